@@ -1,0 +1,86 @@
+"""The generic registry, references/tolerances and results writing that every scenario relies on."""
+from __future__ import annotations
+
+import csv
+import json
+import math
+
+import pytest
+from hypothesis import given, strategies as st
+
+from harness.references import Tolerance, compare_metrics, get_reference, set_reference, tolerance_for
+from harness.registry import Registry, RegistryError
+from harness.results import write_results
+
+
+def test_registry_registers_and_lists_names():
+    things: Registry[type] = Registry("thing")
+
+    @things.register("b")
+    class B:
+        pass
+
+    @things.register("a")
+    class A:
+        pass
+
+    assert things.get("a") is A and things.get("b") is B
+    assert things.names() == ["a", "b"] and "a" in things and "c" not in things
+
+
+def test_registry_unknown_name_lists_known_ones():
+    things: Registry[object] = Registry("thing")
+    things.register("only")(object())
+    with pytest.raises(RegistryError, match=r"unknown thing 'nope'; known: only"):
+        things.get("nope")
+
+
+def test_registry_rejects_duplicate_names():
+    things: Registry[object] = Registry("thing")
+    things.register("x")(1)
+    with pytest.raises(RegistryError, match="already registered"):
+        things.register("x")(2)
+
+
+@given(expected=st.floats(-1e6, 1e6), delta=st.floats(0, 10), abs_tol=st.floats(0, 5), rel_tol=st.floats(0, 0.5))
+def test_tolerance_accepts_exactly_within_bound(expected, delta, abs_tol, rel_tol):
+    tol = Tolerance(abs=abs_tol, rel=rel_tol)
+    bound = abs_tol + rel_tol * abs(expected)
+    assert tol.accepts(expected + delta, expected) == (abs((expected + delta) - expected) <= bound)
+
+
+def test_tolerance_nan_never_matches_a_number():
+    assert not Tolerance(abs=1e9).accepts(math.nan, 1.0)
+
+
+def test_compare_metrics_names_each_breach():
+    tolerances = {"default": {"abs": 0.0}, "metrics": {"mAP": {"abs": 0.5}}}
+    breaches = compare_metrics({"mAP": 90.4, "rec_size": 101}, {"mAP": 90.0, "rec_size": 100, "wer": 0.1}, tolerances)
+    assert len(breaches) == 2
+    assert any(b.startswith("rec_size: measured 101, reference 100") for b in breaches)
+    assert any(b.startswith("wer: not measured") for b in breaches)
+
+
+def test_repository_tolerances_cover_sizes_exactly():
+    assert tolerance_for("rec_size") == Tolerance(abs=0.0, rel=0.0)
+
+
+def test_set_and_get_reference_round_trip(tmp_path):
+    path = tmp_path / "refs.json"
+    assert get_reference(["a", "b"], path) is None
+    set_reference(["a", "b"], {"x": 1}, path)
+    set_reference(["a", "c"], 2, path)
+    assert get_reference(["a", "b"], path) == {"x": 1}
+    assert json.loads(path.read_text()) == {"a": {"b": {"x": 1}, "c": 2}}
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_results_written_in_deterministic_order(tmp_path):
+    rows = [{"test_id": "t2", "rec_size": 2}, {"test_id": "t1", "rec_size": 1, "extra": math.inf}]
+    write_results(rows, tmp_path)
+    write_results(list(reversed(rows)), tmp_path / "again")
+    assert (tmp_path / "results.csv").read_text() == (tmp_path / "again" / "results.csv").read_text()
+    with open(tmp_path / "results.csv") as handle:
+        parsed = list(csv.DictReader(handle))
+    assert [r["test_id"] for r in parsed] == ["t1", "t2"]
+    assert json.loads((tmp_path / "results.json").read_text())["rows"][0]["extra"] == "inf"
