@@ -16,6 +16,8 @@ import pytest
 from harness.references import compare_metrics, get_reference, load_tolerances, set_reference
 from harness.results import write_results
 
+pytest_plugins = ["harness.pytest_summary"]
+
 MARKERS = {
     "ssd": "ssd_resnet split-inference scenario (embedded detector by default)",
     "retinanet": "RetinaNet ResNet-50 FPN split-inference scenario",

@@ -1,0 +1,2 @@
+"""The asset manifest (references/assets.yaml): what every model, data set and selection list is, where
+it comes from, its md5; ``verify`` checks presence and checksums, ``fetch`` downloads public ones safely."""

@@ -1,0 +1,73 @@
+"""pytest plugin: one summary line per scenario at the end of a run, and the slowest combinations.
+
+Enable it from the root conftest.py with ``pytest_plugins = ["harness.pytest_summary"]`` (or ``-p
+harness.pytest_summary``). It only reads what pytest already has on the controller, so it works the same
+under pytest-xdist: test reports (outcome, markers, duration) and the merged results rows that conftest
+keeps in ``config._harness_rows``.
+"""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import Any
+
+import pytest
+
+SCENARIO_MARKERS = ("ssd", "retinanet", "asr", "coders")
+OUTSIDE_TOLERANCE = "outside tolerance"  # conftest's check_reference assertion message
+SLOWEST = 5
+
+
+def scenario_of(report: pytest.TestReport) -> str:
+    """The scenario marker of a test, else its tests/<area>/ folder."""
+    keywords = getattr(report, "keywords", {}) or {}
+    for marker in SCENARIO_MARKERS:
+        if marker in keywords:
+            return marker
+    parts = report.nodeid.split("::", 1)[0].split("/")
+    return parts[1] if len(parts) > 2 and parts[0] == "tests" else parts[0]
+
+
+def _outcome(report: pytest.TestReport) -> str | None:
+    if report.when == "call":
+        return "xfailed" if hasattr(report, "wasxfail") and report.skipped else report.outcome
+    if report.failed:
+        return "error"
+    if report.skipped:
+        return "skipped"
+    return None
+
+
+def summarise(reports: list[pytest.TestReport]) -> dict[str, Counter]:
+    counts: dict[str, Counter] = defaultdict(Counter)
+    for report in reports:
+        outcome = _outcome(report)
+        if outcome is None:
+            continue
+        counts[scenario_of(report)][outcome] += 1
+        if report.failed and OUTSIDE_TOLERANCE in str(report.longrepr):
+            counts[scenario_of(report)]["outside_tolerance"] += 1
+    return counts
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    if hasattr(config, "workerinput"):
+        return
+    reports = [r for key in ("passed", "failed", "skipped", "error", "xfailed", "xpassed")
+               for r in terminalreporter.stats.get(key, []) if isinstance(r, pytest.TestReport)]
+    if not reports:
+        return
+    rows = getattr(config, "_harness_rows", [])
+    failing_rows = Counter(str(r.get("scenario_name", "")) for r in rows if r.get("status") == "fail")
+    terminalreporter.write_sep("=", "scenario summary")
+    for scenario, counts in sorted(summarise(reports).items()):
+        line = (f"{scenario}: {counts['passed']} passed, {counts['failed']} failed, {counts['error']} errors, "
+                f"{counts['skipped']} skipped; {counts['outside_tolerance']} cells out of tolerance")
+        if failing_rows.get(scenario):
+            line += f"; {failing_rows[scenario]} results rows with status fail"
+        terminalreporter.write_line(line)
+    calls = sorted((r for r in reports if r.when == "call"), key=lambda r: (-r.duration, r.nodeid))[:SLOWEST]
+    if calls:
+        terminalreporter.write_sep("-", f"slowest {len(calls)} combinations")
+        for report in calls:
+            terminalreporter.write_line(f"{report.duration:8.2f}s {report.nodeid}")

@@ -1,0 +1,117 @@
+"""The cross-check: diff two runs cell by cell within tolerances.yaml.
+
+Cells are matched by scenario/model/data set/device/split/coder/metric. Every other column is compared
+except times (``*_time``: machine-dependent), references (``ref_*``) and the test id. Each column is judged
+with the tolerance of the metric it holds: ``rec_perf``/``anc_perf`` with the row's ``metric_name``, the
+columns of ``TOLERANCE_NAMES`` with the name given there, any other column (``mse``, ...) with its own
+name (``default`` when tolerances.yaml does not list it). So the same tolerances gate a run against its
+references and two runs against each other.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.references import load_tolerances, tolerance_for
+from harness.report.load import KEY_COLUMNS, as_float, cell_key, cell_name, load_results
+
+# column -> tolerance name in tolerances.yaml (None: the row's metric_name); other columns: their own name
+TOLERANCE_NAMES: dict[str, str | None] = {
+    "anc_perf": None,
+    "rec_perf": None,
+    "anc_size": "uncompressed_bytes",
+    "feature_nmse": "nmse",
+    "output_nmse": "nmse",
+    "map_voc": "voc",
+    "map_coco_AP": "AP",
+    "map_coco_AP50": "AP50",
+}
+NOT_COMPARED = set(KEY_COLUMNS) | {"test_id", "unique_tag"}
+
+
+def compared_columns(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    columns = set(a) | set(b)
+    return sorted(c for c in columns if c not in NOT_COMPARED and not c.endswith("_time") and not c.startswith("ref_"))
+
+
+@dataclass
+class Comparison:
+    compared_cells: int = 0
+    breaches: list[dict[str, Any]] = field(default_factory=list)
+    only_in_a: list[str] = field(default_factory=list)
+    only_in_b: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.breaches or self.only_in_a or self.only_in_b)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "compared_cells": self.compared_cells, "breaches": self.breaches,
+                "only_in_a": self.only_in_a, "only_in_b": self.only_in_b, "notes": self.notes}
+
+    def lines(self) -> list[str]:
+        out = [f"BREACH {b['cell']}: {b['column']} A={b['a']!r} B={b['b']!r} ({b['reason']})" for b in self.breaches]
+        out += [f"ONLY IN A {name}" for name in self.only_in_a]
+        out += [f"ONLY IN B {name}" for name in self.only_in_b]
+        out += [f"note: {n}" for n in self.notes]
+        verdict = "runs agree" if self.ok else "runs differ"
+        out.append(f"{verdict}: {self.compared_cells} cells compared, {len(self.breaches)} breaches, "
+                   f"{len(self.only_in_a)} only in A, {len(self.only_in_b)} only in B")
+        return out
+
+
+def _index(rows: list[dict[str, Any]], label: str, notes: list[str]) -> dict[str, dict[str, Any]]:
+    """Rows by cell name; a cell recorded more than once is told apart by its test id (and noted)."""
+    names = Counter(cell_name(cell_key(row)) for row in rows)
+    by_name: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        name = cell_name(cell_key(row))
+        if names[name] > 1:
+            name = f"{name} [{row.get('test_id', '')}]"
+        if name in by_name:
+            raise ValueError(f"run {label}: cell {name} is recorded twice with the same test_id; "
+                             "the results folder is inconsistent")
+        by_name[name] = row
+    notes += [f"run {label} records {name} {count} times; matched by test_id"
+              for name, count in sorted(names.items()) if count > 1]
+    return by_name
+
+
+def _compare_cell(name: str, a: dict[str, Any], b: dict[str, Any], tolerances: dict[str, Any]) -> list[dict[str, Any]]:
+    breaches = []
+    for column in compared_columns(a, b):
+        tol_name = TOLERANCE_NAMES.get(column, column)
+        in_a, in_b = a.get(column) not in (None, ""), b.get(column) not in (None, "")
+        if not in_a and not in_b:
+            continue
+        if in_a != in_b:
+            breaches.append({"cell": name, "column": column, "a": a.get(column), "b": b.get(column),
+                             "reason": "value present in one run only"})
+            continue
+        va, vb = as_float(a[column]), as_float(b[column])
+        if va is None or vb is None:
+            if a[column] != b[column]:
+                breaches.append({"cell": name, "column": column, "a": a[column], "b": b[column],
+                                 "reason": "non-numeric values differ"})
+            continue
+        tolerance = tolerance_for(tol_name or str(a.get("metric_name", "")), tolerances)
+        if not tolerance.accepts(vb, va):  # A is the reference side: rel tolerance scales with |A|
+            breaches.append({"cell": name, "column": column, "a": va, "b": vb,
+                             "reason": f"|B-A|={abs(vb - va):.6g} beyond tolerance {tolerance.describe()}"})
+    return breaches
+
+
+def compare_runs(dir_a: Path, dir_b: Path, tolerances: dict[str, Any] | None = None) -> Comparison:
+    tolerances = load_tolerances() if tolerances is None else tolerances
+    result = Comparison()
+    cells_a = _index(load_results(dir_a)[1], "A", result.notes)
+    cells_b = _index(load_results(dir_b)[1], "B", result.notes)
+    result.only_in_a = sorted(set(cells_a) - set(cells_b))
+    result.only_in_b = sorted(set(cells_b) - set(cells_a))
+    for name in sorted(set(cells_a) & set(cells_b)):
+        result.compared_cells += 1
+        result.breaches += _compare_cell(name, cells_a[name], cells_b[name], tolerances)
+    return result

@@ -1,0 +1,78 @@
+"""``compare``: hand-made result folders with known differences."""
+from __future__ import annotations
+
+import json
+
+from harness.cli import main
+from harness.report.compare import compare_runs
+
+CELL = "ssd/ssd_resnet/shapes50/cpu/split=10/nncodec:qp=-26/calc_map"
+
+
+def _set(column, value, coder="nncodec:qp=-26", split="10"):
+    def mutate(rows):
+        for row in rows:
+            if row.get("coder_name") == coder and row.get("split") == split:
+                row[column] = value(row[column]) if callable(value) else value
+    return mutate
+
+
+def test_identical_runs_agree(make_run, capsys):
+    a, b = make_run("a"), make_run("b")
+    assert main(["compare", str(a), str(b)]) == 0
+    out = capsys.readouterr().out
+    assert "runs agree: 24 cells compared, 0 breaches" in out
+
+
+def test_perturbed_cell_beyond_tolerance_is_named(make_run, capsys):
+    a, b = make_run("a"), make_run("b", mutate=_set("rec_perf", lambda v: v + 0.6))  # calc_map abs 0.5
+    assert main(["compare", str(a), str(b)]) == 3
+    lines = capsys.readouterr().out.splitlines()
+    breaches = [line for line in lines if line.startswith("BREACH")]
+    assert len(breaches) == 1 and CELL in breaches[0] and "rec_perf" in breaches[0]
+
+
+def test_perturbation_within_tolerance_passes(make_run):
+    a, b = make_run("a"), make_run("b", mutate=_set("rec_perf", lambda v: v + 0.4))
+    assert compare_runs(a, b).ok
+
+
+def test_one_byte_of_size_is_a_breach(make_run):
+    a, b = make_run("a"), make_run("b", mutate=_set("rec_size", lambda v: v + 1))
+    result = compare_runs(a, b)
+    assert [(x["cell"], x["column"]) for x in result.breaches] == [(CELL, "rec_size")]
+
+
+def test_missing_cell_fails_and_is_reported(make_run, capsys):
+    a = make_run("a")
+    b = make_run("b", mutate=lambda rows: rows.pop(5))
+    assert main(["compare", str(a), str(b), "--json"]) == 3
+    out = json.loads(capsys.readouterr().out)
+    assert out["ok"] is False and len(out["only_in_a"]) == 1 and out["only_in_b"] == []
+    assert main(["compare", str(b), str(a)]) == 3
+    assert "ONLY IN B" in capsys.readouterr().out
+
+
+def test_status_and_nan_changes_are_breaches(make_run):
+    a = make_run("a", mutate=_set("feature_nmse", float("nan"), coder="fp16"))
+    b = make_run("b", mutate=lambda rows: (_set("status", "fail")(rows), _set("feature_nmse", 0.1, coder="fp16")(rows)))
+    columns = sorted(x["column"] for x in compare_runs(a, b).breaches)
+    assert columns == ["feature_nmse", "status"]  # fp16 at split 10: nan -> 0.1; nncodec qp=-26: pass -> fail
+
+
+def test_times_are_not_compared(make_run):
+    a, b = make_run("a"), make_run("b", mutate=_set("rec_eval_time", lambda v: v * 10))
+    assert compare_runs(a, b).ok
+
+
+def test_bad_folder_is_one_line_error(make_run, tmp_path, capsys):
+    assert main(["compare", str(make_run("a")), str(tmp_path / "nope")]) == 1
+    assert capsys.readouterr().err.startswith("error: results folder")
+
+
+def test_other_columns_use_their_own_tolerance(make_run):
+    # tolerances.yaml: mse rel 1e-6 -> a 1e-7 relative change passes, 1e-5 fails
+    a = make_run("a", mutate=_set("mse", 1.0))
+    assert compare_runs(a, make_run("b", mutate=_set("mse", 1.0 + 1e-7))).ok
+    breaches = compare_runs(a, make_run("c", mutate=_set("mse", 1.0 + 1e-5))).breaches
+    assert [(x["cell"], x["column"]) for x in breaches] == [(CELL, "mse")]
