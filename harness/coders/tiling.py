@@ -1,0 +1,82 @@
+"""Channel tiling of seed 002 §3.2: the C frames (N x M) of a quantised feature tensor side by side in one
+grayscale image, row-major by channel index, padded with zeros to a near-square grid of tiles.
+
+Only used by the qlayer coder's ``lossless=png`` stage; PNG encoding itself is done by Pillow (a matplotlib
+dependency), 8-bit for up to 8 quantisation bits, 16-bit otherwise.
+"""
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+
+from harness.coders.container import BitstreamError
+
+# Pillow refuses to open images beyond twice this many pixels (decompression-bomb guard); stay below it.
+MAX_PNG_PIXELS = 89_478_485
+
+
+def frame_layout(shape: tuple[int, ...]) -> tuple[int, int, int]:
+    """(frames, height, width): the last two axes are one frame, all leading axes enumerate frames."""
+    if len(shape) == 0:
+        return 1, 1, 1
+    if len(shape) == 1:
+        return 1, 1, shape[0]
+    return math.prod(shape[:-2]), shape[-2], shape[-1]
+
+
+def grid(frames: int) -> tuple[int, int]:
+    """(rows, cols) of tiles: cols = ceil(sqrt(frames)), as square as possible."""
+    cols = math.isqrt(frames - 1) + 1 if frames > 1 else 1
+    return -(-frames // cols), cols
+
+
+def tile(q: np.ndarray) -> np.ndarray:
+    frames, height, width = frame_layout(q.shape)
+    rows, cols = grid(frames)
+    canvas = np.zeros((rows * cols, height, width), dtype=q.dtype)
+    canvas[:frames] = q.reshape(frames, height, width)
+    return canvas.reshape(rows, cols, height, width).transpose(0, 2, 1, 3).reshape(rows * height, cols * width)
+
+
+def untile(image: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    frames, height, width = frame_layout(shape)
+    rows, cols = grid(frames)
+    tiles = image.reshape(rows, height, cols, width).transpose(0, 2, 1, 3).reshape(rows * cols, height, width)
+    return tiles[:frames].reshape(shape)
+
+
+def encode_png(q: np.ndarray, level: int = 9) -> bytes:
+    """Tiled PNG of an integer tensor (uint8 or uint16)."""
+    from PIL import Image
+
+    if q.size > MAX_PNG_PIXELS:
+        raise ValueError(f"qlayer lossless=png: {q.size} samples exceed the {MAX_PNG_PIXELS}-pixel image limit "
+                         "of Pillow; use lossless=zlib for this tensor")
+    image = tile(q)
+    mode = "L" if q.dtype == np.uint8 else "I;16"
+    buffer = io.BytesIO()
+    Image.frombytes(mode, (image.shape[1], image.shape[0]), image.astype(q.dtype.newbyteorder("<")).tobytes()) \
+        .save(buffer, format="PNG", compress_level=level)
+    return buffer.getvalue()
+
+
+def decode_png(data: bytes, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    from PIL import Image
+
+    frames, height, width = frame_layout(shape)
+    rows, cols = grid(frames)
+    expected_mode = "L" if dtype == np.uint8 else "I;16"
+    try:
+        with Image.open(io.BytesIO(data), formats=["PNG"]) as image:
+            if image.size != (cols * width, rows * height) or image.mode != expected_mode:
+                raise BitstreamError(f"corrupt qlayer PNG: {image.mode} {image.size}, expected {expected_mode} "
+                                     f"{(cols * width, rows * height)}")
+            raw = image.tobytes()
+    except BitstreamError:
+        raise
+    except Exception as exc:  # Pillow raises many types (OSError, SyntaxError, ValueError...) on bad data
+        raise BitstreamError(f"corrupt qlayer PNG payload: {exc}") from None
+    image_array = np.frombuffer(raw, dtype=np.dtype(dtype).newbyteorder("<")).reshape(rows * height, cols * width)
+    return untile(image_array, shape)
