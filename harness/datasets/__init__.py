@@ -1,0 +1,1 @@
+"""Datasets the suite can generate or read (synthetic shapes, COCO-format export)."""

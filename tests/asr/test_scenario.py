@@ -1,0 +1,92 @@
+"""The Scenario interface of seed 001 Fig. 2.1.2.4-1 for ``asr``: models, data sets, no silent download."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import pytest
+import torch
+import torchaudio
+
+from harness.asr import pretrained
+from harness.scenarios import SCENARIOS
+from harness.scenarios.asr import AsrOptions
+from harness.scenarios.base import Scenario
+
+pytestmark = pytest.mark.asr
+
+
+@pytest.fixture
+def empty_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A torch hub cache without any weights, so lookups cannot find a real file by accident."""
+    hub = tmp_path / "hub"
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(hub))
+    return hub
+
+
+def test_registered_with_the_seed_interface() -> None:
+    cls = SCENARIOS.get("asr")
+    assert issubclass(cls, Scenario) and cls.metric_name == "wer"
+
+
+@pytest.mark.parametrize("opts, message", [
+    (AsrOptions(model_name="whisper"), "unknown ASR model 'whisper'"),
+    (AsrOptions(data_set_name="timit"), "unknown ASR data set 'timit'"),
+    (AsrOptions(model_name="wav2vec2_asr_base_960h", data_set_name="librispeech"), "needs --data-dir"),
+])
+def test_bad_options(opts: AsrOptions, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        SCENARIOS.get("asr")(opts)
+
+
+@pytest.mark.parametrize("model_name, bundle", [("wav2vec2_asr_base_960h", "WAV2VEC2_ASR_BASE_960H"),
+                                                 ("hubert_asr_large", "HUBERT_ASR_LARGE")])
+def test_missing_weights_name_the_file_and_never_download(model_name: str, bundle: str, tmp_path: Path,
+                                                          empty_hub: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_network(*args, **kwargs):
+        raise AssertionError("attempted a download")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", no_network)
+    scenario = SCENARIOS.get("asr")(AsrOptions(model_name, "librispeech", tmp_path))
+    file_name = Path(getattr(torchaudio.pipelines, bundle)._path).name
+    with pytest.raises(FileNotFoundError, match=f"provide {file_name} .* in {tmp_path}"):
+        scenario.download_data_and_models()
+    with pytest.raises(FileNotFoundError, match=file_name):
+        scenario.get_model(pre_trained=True)
+
+
+def test_untrained_model_needs_no_file(tmp_path: Path, empty_hub: Path) -> None:
+    scenario = SCENARIOS.get("asr")(AsrOptions("wav2vec2_asr_base_960h", "librispeech", tmp_path))
+    model = scenario.get_model(pre_trained=False)
+    emissions, _ = model(torch.zeros(1, 16000))
+    assert emissions.shape[-1] == 29
+
+
+@pytest.mark.slow
+def test_local_weight_file_is_loaded_without_network(tmp_path: Path, empty_hub: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # A stand-in file under the bundle's file name, in fairseq's layout (32 output rows; torchaudio drops 1-3).
+    monkeypatch.setattr(torch.hub, "download_url_to_file", lambda *a, **k: pytest.fail("attempted a download"))
+    params = {**pretrained.bundle("WAV2VEC2_ASR_BASE_960H")._params, "aux_num_out": 32}
+    source = torchaudio.models.wav2vec2_model(**params)
+    torch.save(source.state_dict(), tmp_path / pretrained.weight_file_name("WAV2VEC2_ASR_BASE_960H"))
+    scenario = SCENARIOS.get("asr")(AsrOptions("wav2vec2_asr_base_960h", "librispeech", tmp_path))
+    loaded = scenario.get_model(pre_trained=True)
+    state = loaded.state_dict()
+    keep = [0] + list(range(4, 32))
+    assert torch.equal(state["model.aux.weight"] if "model.aux.weight" in state else state["aux.weight"],
+                       source.state_dict()["aux.weight"][keep])
+
+
+def test_embedded_has_no_valid_partition() -> None:
+    scenario = SCENARIOS.get("asr")(AsrOptions())
+    with pytest.raises(ValueError, match="only a 'test' partition"):
+        scenario.dataset("valid")
+
+
+def test_get_perf_higher_is_better(asr_anchor: Callable) -> None:
+    opts, anchor = asr_anchor("asr_small", "cpu")
+    scenario = SCENARIOS.get("asr")(opts)
+    accuracy, seconds = scenario.get_perf(anchor.model, "test", enforce_higher_is_better=True)
+    assert accuracy == pytest.approx(1.0 - anchor.perf) and seconds > 0
+    assert scenario.last_wer.reference_words > 500
