@@ -19,7 +19,9 @@ class UserError(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m harness", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m harness",
+        description="FS_AI4Media conformance and cross-check suite: coders, split engine, metrics, reports.")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(__path__, __name__ + "."), key=lambda i: i.name):
         if info.name.rsplit(".", 1)[-1].startswith("_"):
