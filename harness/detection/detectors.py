@@ -1,0 +1,115 @@
+"""Detectors: an ONNX graph plus the pre-processing before it and the box decoding/NMS after it.
+
+Post-processing runs in numpy after the network (or after split part 2) so that the split engine only ever
+cuts the network itself. A detector is one factory registered in :data:`DETECTORS`, taking the user's
+``--data-dir`` (or ``None``) and raising :class:`AssetMissing` when what it needs is not there.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from harness.detectors.default_boxes import DefaultBoxesConfig
+from harness.detectors.postprocess import postprocess
+from harness.detectors.preprocess import preprocess
+from harness.registry import Registry
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+
+
+class AssetMissing(FileNotFoundError):
+    """A detector or dataset cannot be found; the message says what to provide and where."""
+
+
+@dataclass
+class Detector:
+    name: str
+    onnx_path: Path
+    input_name: str
+    input_size: int  # square network input, pixels
+    boxes_config: DefaultBoxesConfig
+    category_ids: list[int]  # network label k (k >= 1) -> dataset category id category_ids[k - 1]
+    origin: str
+    score_threshold: float = 0.05
+    _md5: str | None = field(default=None, repr=False)
+
+    def preprocess(self, image: np.ndarray) -> dict[str, np.ndarray]:
+        """uint8 HxWx3 RGB image -> input feed (resized to the network input when needed)."""
+        if image.shape[:2] != (self.input_size, self.input_size):
+            image = _resize(image, self.input_size)
+        return {self.input_name: preprocess(image)}
+
+    def detections(self, outputs: list[np.ndarray], image_id: int, width: int, height: int) -> list[dict]:
+        """Network outputs of one image -> COCO results rows."""
+        bboxes, scores = outputs[0], outputs[1]
+        if bboxes.ndim == 3 and bboxes.shape[1] == 4 and bboxes.shape[2] != 4:
+            # NVIDIA's exported ssd_resnet gives (B, 4, N) and (B, C, N)
+            bboxes, scores = bboxes.transpose(0, 2, 1), scores.transpose(0, 2, 1)
+        (dets,) = postprocess(bboxes, scores, self.boxes_config, score_threshold=self.score_threshold,
+                              image_size=(width, height))
+        rows = []
+        for box, score, label in zip(dets.boxes, dets.scores, dets.labels):
+            x0, y0, x1, y1 = (float(v) for v in box)
+            rows.append({"image_id": int(image_id), "category_id": int(self.category_ids[int(label) - 1]),
+                         "bbox": [round(x0, 3), round(y0, 3), round(x1 - x0, 3), round(y1 - y0, 3)],
+                         "score": round(float(score), 6)})
+        return rows
+
+    @property
+    def md5(self) -> str:
+        if self._md5 is None:
+            self._md5 = hashlib.md5(self.onnx_path.read_bytes()).hexdigest()
+        return self._md5
+
+
+def _resize(image: np.ndarray, size: int) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(image).resize((size, size), Image.BILINEAR))
+
+
+DetectorFactory = Callable[[Path | None], Detector]
+DETECTORS: Registry[DetectorFactory] = Registry("detector")
+
+
+@DETECTORS.register("ssd_small")
+def embedded_ssd_small(data_dir: Path | None = None) -> Detector:
+    """The embedded SSD trained by scripts/train_ssd_small.py on the generated shapes dataset."""
+    onnx_path, meta_path = ASSETS / "ssd_small.onnx", ASSETS / "ssd_small.json"
+    if not onnx_path.is_file() or not meta_path.is_file():
+        raise AssetMissing(f"{onnx_path} / {meta_path} missing: run scripts/train_ssd_small.py to build them")
+    meta = json.loads(meta_path.read_text())
+    config = DefaultBoxesConfig.from_json(meta["default_boxes"])
+    return Detector("ssd_small", onnx_path, meta.get("input_name", "image"), config.fig_size, config,
+                    [c["id"] for c in meta["categories"]], origin="shipped")
+
+
+# COCO's 80 detection classes as 91-id category ids, in the order of NVIDIA SSD300's labels 1..80.
+COCO80_TO_91 = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 27, 28,
+                31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55,
+                56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 67, 70, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 84,
+                85, 86, 87, 88, 89, 90]
+
+# NVIDIA DeepLearningExamples SSD300 v1.1 ``dboxes300_coco()``.
+DBOXES300_COCO = DefaultBoxesConfig(
+    fig_size=300, feat_size=(38, 19, 10, 5, 3, 1), steps=(8, 16, 32, 64, 100, 300),
+    scales=(21.0, 45.0, 99.0, 153.0, 207.0, 261.0, 315.0),
+    aspect_ratios=((2.0,), (2.0, 3.0), (2.0, 3.0), (2.0, 3.0), (2.0,), (2.0,)))
+
+
+@DETECTORS.register("ssd_resnet")
+def user_ssd_resnet(data_dir: Path | None = None) -> Detector:
+    """The trained ssd_resnet.onnx of seed 000 (convert_ssd300_to_onnx.py), provided under --data-dir."""
+    path = (data_dir / "ssd_resnet.onnx") if data_dir else None
+    if path is None or not path.is_file():
+        raise AssetMissing("trained ssd_resnet.onnx not found: export it with 5G-MAG's convert_ssd300_to_onnx.py "
+                           "and pass its folder as --data-dir")
+    import onnx
+
+    graph_input = onnx.load(str(path), load_external_data=False).graph.input[0].name
+    return Detector("ssd_resnet", path, graph_input, 300, DBOXES300_COCO, COCO80_TO_91, origin="user-provided")
