@@ -8,6 +8,8 @@ import pytest
 from harness.detection.datasets import DETECTION_DATASETS
 from harness.detection.detectors import DETECTORS, AssetMissing
 from harness.detection.pipeline import SplitDetectionPipeline
+from harness.models import model_file
+from harness.split import SplitPlanner
 
 _PIPELINES: dict[tuple, SplitDetectionPipeline] = {}
 
@@ -28,3 +30,17 @@ def detection_pipeline(data_dir: Path | None):
         return _PIPELINES[key]
 
     return get
+
+
+@pytest.fixture(scope="module", params=["built", "user"])
+def source(request: pytest.FixtureRequest, data_dir: Path | None) -> tuple[str, Path]:
+    """(origin, ONNX path) of the test module's ``MODEL_NAME``: the built architecture, then the user's file."""
+    try:
+        return request.param, model_file(request.module.MODEL_NAME, request.param, data_dir)
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="module")
+def planner(source: tuple[str, Path]) -> SplitPlanner:
+    return SplitPlanner(source[1])

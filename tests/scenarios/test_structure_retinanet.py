@@ -9,38 +9,24 @@ the built model's seed 000 split points. The user's ``retinanet.onnx`` under --d
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from harness.models import model_file
-from harness.split import FeatureExtractor, SplitPlanner, compare_outputs, run_split, session, split_model
+from harness.split import FeatureExtractor, compare_outputs, run_split, session, split_model
 
 pytestmark = pytest.mark.retinanet
 
 FRAME_HW = (1600, 2560)  # SFU-HW-Objects class A
 SEED_FPN = {"0": (256, 100, 160), "1": (256, 50, 80), "2": (256, 25, 40), "p6": (256, 13, 20)}
 SEED000_SPLITS = [100, 400, 700, 1000, 1300, 1600, 1900]
+MODEL_NAME = "retinanet"  # read by the source/planner fixtures of conftest.py
 SEED_NODES = 2248  # seed 000; see test_node_count for why the built graph differs
 FPN_PRODUCER = {  # torchvision FPN output level -> node that produces it
     "0": r"/backbone/fpn/layer_blocks\.0/.*Conv$", "1": r"/backbone/fpn/layer_blocks\.1/.*Conv$",
     "2": r"/backbone/fpn/layer_blocks\.2/.*Conv$", "p6": r"/backbone/fpn/extra_blocks/p6/Conv$",
     "p7": r"/backbone/fpn/extra_blocks/p7/Conv$",
 }
-
-
-@pytest.fixture(scope="module", params=["built", "user"])
-def source(request, data_dir: Path | None) -> tuple[str, Path]:
-    try:
-        return request.param, model_file("retinanet", request.param, data_dir)
-    except FileNotFoundError as exc:
-        pytest.skip(str(exc))
-
-
-@pytest.fixture(scope="module")
-def planner(source) -> SplitPlanner:
-    return SplitPlanner(source[1])
 
 
 @pytest.fixture(scope="module")

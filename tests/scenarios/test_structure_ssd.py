@@ -7,13 +7,11 @@ The same tests run on the user's own ``ssd_resnet.onnx`` under --data-dir when i
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from harness.models import model_file
-from harness.split import SplitPlanner, verify_split
+from harness.split import verify_split
 
 pytestmark = pytest.mark.ssd
 
@@ -42,6 +40,7 @@ SEED000_SPLITS = [10, 30, 50, 70, 90, 110, 130]
 # stem conv+relu+maxpool 3; bottleneck 7 nodes (+1 with downsample): layer1 3 blocks 22, layer2 4 blocks 29,
 # layer3 6 blocks 43; 5 additional blocks x 4 = 20; 6 levels x (loc, conf) x (Conv, Constant, Reshape) = 36;
 # 2 Concat.  Seed 000 says "154 nodes": the last index of these 155 (0..154).
+MODEL_NAME = "ssd_resnet"  # read by the source/planner fixtures of conftest.py
 EXPECTED_NODES = 3 + 22 + 29 + 43 + 20 + 36 + 2
 EXPECTED_CONVS = 1 + (3 * 3 + 1) + (4 * 3 + 1) + (6 * 3 + 1) + 10 + 12
 SEED_PARAMETERS_MILLIONS = 23  # seed 001 table 10.3.4-1
@@ -49,19 +48,6 @@ SEED_PARAMETERS_MILLIONS = 23  # seed 001 table 10.3.4-1
 
 def mb(nbytes: int) -> float:
     return round(nbytes / 1e6, 2)
-
-
-@pytest.fixture(scope="module", params=["built", "user"])
-def source(request, data_dir: Path | None) -> tuple[str, Path]:
-    try:
-        return request.param, model_file("ssd_resnet", request.param, data_dir)
-    except FileNotFoundError as exc:
-        pytest.skip(str(exc))
-
-
-@pytest.fixture(scope="module")
-def planner(source) -> SplitPlanner:
-    return SplitPlanner(source[1])
 
 
 @pytest.mark.parametrize("index", sorted(SEED_TABLE), ids=[f"split_node_{i}" for i in sorted(SEED_TABLE)])
