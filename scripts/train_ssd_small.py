@@ -119,7 +119,8 @@ def train(steps: int, batch_size: int = 32, lr: float = 3e-3, warmup: int = 100,
             break
     model.eval()
     info = {"steps_done": len(losses), "steps_planned": steps, "batch_size": batch_size, "lr": lr,
-            "warmup": warmup, "seed": seed, "train_seconds": round(elapsed_before + time.monotonic() - t0, 1),
+            "warmup": warmup, "seed": seed, "init_from": str(init_from) if init_from else None,
+            "data_offset": data_offset, "train_seconds": round(elapsed_before + time.monotonic() - t0, 1),
             "final_loss": round(float(np.mean(losses[-50:])), 4) if losses else None}
     return model, losses, info
 
