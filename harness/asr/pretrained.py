@@ -40,8 +40,9 @@ def missing_weights_reason(bundle_name: str, data_dir: Path | None) -> str | Non
     if find_weights(bundle_name, data_dir):
         return None
     where = " or ".join(str(d) for d in weight_search_dirs(data_dir))
+    hint = "" if data_dir else " (or pass --data-dir DIR holding it)"
     return (f"{bundle_name} weights not found: provide {weight_file_name(bundle_name)} "
-            f"(from https://download.pytorch.org/torchaudio/models/) in {where}")
+            f"(from https://download.pytorch.org/torchaudio/models/) in {where}{hint}")
 
 
 def untrained_model(bundle_name: str) -> torch.nn.Module:
