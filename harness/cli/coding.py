@@ -9,17 +9,15 @@ Outputs are written atomically (temporary file + rename), so a failed run leaves
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from harness.cli import UserError
+from harness.references import atomic_write
 
 
 def _tensor_bytes(tensors: dict[str, np.ndarray]) -> int:
@@ -42,20 +40,6 @@ def load_npz(path: Path) -> dict[str, np.ndarray]:
         raise UserError(f"{path}: not a readable .npz archive ({exc})") from None
 
 
-def write_atomically(path: Path, write: Callable[[Any], None]) -> None:
-    """Write through a temporary file in the target folder, renamed into place only when complete."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
 def _report(args: argparse.Namespace, summary: dict[str, Any]) -> None:
     if args.json:
         print(json.dumps(summary, sort_keys=True))
@@ -70,7 +54,7 @@ def run_encode(args: argparse.Namespace) -> int:
     coder = make_coder(args.coder)
     tensors = load_npz(Path(args.inp))
     data = coder.encode(tensors)
-    write_atomically(Path(args.out), lambda handle: handle.write(data))
+    atomic_write(Path(args.out), lambda handle: handle.write(data))
     tensor_bytes = _tensor_bytes(tensors)
     _report(args, {"coder": coder.spec, "tensors": len(tensors), "tensor_bytes": tensor_bytes,
                    "container_bytes": len(data), "ratio": len(data) / tensor_bytes, "output": str(args.out)})
@@ -86,7 +70,7 @@ def run_decode(args: argparse.Namespace) -> int:
     data = path.read_bytes()
     spec = container_spec(data)
     tensors = decode_any(data)
-    write_atomically(Path(args.out), lambda handle: np.savez(handle, **tensors))
+    atomic_write(Path(args.out), lambda handle: np.savez(handle, **tensors))
     tensor_bytes = _tensor_bytes(tensors)
     _report(args, {"coder": spec, "tensors": len(tensors), "tensor_bytes": tensor_bytes,
                    "container_bytes": len(data), "ratio": len(data) / tensor_bytes, "output": str(args.out)})

@@ -15,7 +15,8 @@ from typing import Callable
 import numpy as np
 
 from harness.detectors.default_boxes import DefaultBoxesConfig
-from harness.detectors.postprocess import postprocess
+from harness.detectors.inference import coco_result_rows
+from harness.detectors.postprocess import Detections, postprocess
 from harness.detectors.preprocess import preprocess
 from harness.registry import Registry
 
@@ -52,13 +53,8 @@ class Detector:
             bboxes, scores = bboxes.transpose(0, 2, 1), scores.transpose(0, 2, 1)
         (dets,) = postprocess(bboxes, scores, self.boxes_config, score_threshold=self.score_threshold,
                               image_size=(width, height))
-        rows = []
-        for box, score, label in zip(dets.boxes, dets.scores, dets.labels):
-            x0, y0, x1, y1 = (float(v) for v in box)
-            rows.append({"image_id": int(image_id), "category_id": int(self.category_ids[int(label) - 1]),
-                         "bbox": [round(x0, 3), round(y0, 3), round(x1 - x0, 3), round(y1 - y0, 3)],
-                         "score": round(float(score), 6)})
-        return rows
+        labels = np.asarray([self.category_ids[int(label) - 1] for label in dets.labels], dtype=np.int64)
+        return coco_result_rows(image_id, Detections(dets.boxes, dets.scores, labels))
 
     @property
     def md5(self) -> str:

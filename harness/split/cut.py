@@ -6,13 +6,13 @@ for every boundary tensor. Parts are assembled with ``onnx.helper`` and validate
 """
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import onnx
 from onnx import helper
 
+from harness.references import atomic_write
 from harness.split.graph import ModelSource, SplitError, load_model, node_inputs
 from harness.split.plan import SplitPlan
 
@@ -82,13 +82,6 @@ def part_file_names(model_stem: str, plan: SplitPlan) -> tuple[str, str]:
 
 def save_model_atomic(model: onnx.ModelProto, path: Path) -> None:
     """Write an ONNX file so that nobody ever sees half of it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(model.SerializeToString())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic_write(Path(path), lambda handle: handle.write(model.SerializeToString()))
 
 
