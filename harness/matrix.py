@@ -1,22 +1,61 @@
-"""Test matrices are data: ``matrix/<scenario>.yaml`` lists split points, coders, detectors/models."""
+"""The one matrix loader: ``matrix/<scenario>.yaml`` is the only source of a scenario's axes.
+
+Split points, coders, QPs, models and bandwidths are read from the matrix by tests, benchmarks and the report;
+nothing restates them. Every key of a matrix file is read or is an error: the scenario declares its keys
+(``Scenario.matrix_keys``), and a key it does not declare (a typo such as ``coder:``) stops the run with the
+file, the key and the keys allowed.
+"""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from harness.references import REPO_ROOT
+from harness.files import REPO_ROOT
+
+if TYPE_CHECKING:
+    from harness.scenarios.base import Scenario
 
 MATRIX_DIR = REPO_ROOT / "matrix"
 
 
-def load_matrix(name: str, directory: Path = MATRIX_DIR) -> dict[str, Any]:
-    path = directory / f"{name}.yaml"
+class MatrixError(ValueError):
+    """A matrix file that is missing, malformed or holds a key its scenario does not read."""
+
+
+def matrix_file(name: str, directory: Path = MATRIX_DIR) -> Path:
+    return directory / f"{name}.yaml"
+
+
+def load_matrix(name: str, directory: Path = MATRIX_DIR, path: Path | None = None) -> dict[str, Any]:
+    """The raw mapping of ``matrix/<name>.yaml`` (or ``path``)."""
+    path = path or matrix_file(name, directory)
     if not path.is_file():
         known = ", ".join(sorted(p.stem for p in directory.glob("*.yaml"))) or "none"
-        raise FileNotFoundError(f"no test matrix {path}; known matrices: {known}")
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raise MatrixError(f"no test matrix {path}; known matrices: {known}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise MatrixError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a mapping at the top level")
+        raise MatrixError(f"{path}: expected a mapping at the top level")
+    declared = data.get("scenario", name)
+    if declared != name:
+        raise MatrixError(f"{path}: says scenario {declared!r}, but the file is the matrix of {name!r}")
+    return data
+
+
+def scenario_matrix(scenario: type[Scenario]) -> dict[str, Any]:
+    """The matrix of a scenario class, with its keys checked against what the scenario reads."""
+    path = scenario.matrix_path or matrix_file(scenario.name)
+    data = load_matrix(scenario.name, path=path)
+    allowed = {"scenario", *scenario.matrix_keys}
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise MatrixError(f"{path}: key(s) {', '.join(unknown)} are not read by scenario {scenario.name!r}; "
+                          f"allowed: {', '.join(sorted(allowed))}")
+    missing = [key for key in scenario.required_matrix_keys if key not in data]
+    if missing:
+        raise MatrixError(f"{path}: scenario {scenario.name!r} needs key(s) {', '.join(missing)}")
     return data

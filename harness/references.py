@@ -6,54 +6,18 @@
 """
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Iterator, Sequence
+from typing import Any, Sequence
 
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from harness.files import REPO_ROOT, atomic_write_text, file_lock
+
 REFERENCES_PATH = REPO_ROOT / "references" / "expected_metrics.json"
 TOLERANCES_PATH = REPO_ROOT / "tolerances.yaml"
-
-
-def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
-    """Write a file through ``write(handle)`` so that readers see either the old or the new content."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; results and reports are meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    # Several xdist workers may update references at once: serialise read-modify-write.
-    lock_path = path.with_suffix(path.suffix + ".lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def load_references(path: Path = REFERENCES_PATH) -> dict[str, Any]:
@@ -74,7 +38,7 @@ def get_reference(keys: Sequence[str], path: Path = REFERENCES_PATH) -> Any:
 
 def set_reference(keys: Sequence[str], value: Any, path: Path = REFERENCES_PATH) -> None:
     """Store a reference value at a key path (used by ``--update-references``)."""
-    with _locked(path):
+    with file_lock(path):  # several xdist workers may record at once
         data = load_references(path)
         node = data
         for key in keys[:-1]:
@@ -128,3 +92,45 @@ def compare_metrics(
         elif got != want:
             breaches.append(f"{name}: measured {got!r}, reference {want!r}")
     return breaches
+
+
+class ReferenceBreach(AssertionError):
+    """Measured metrics outside their tolerance (or no reference recorded): a typed failure that the run
+    summary counts as "out of tolerance" without reading message text."""
+
+    def __init__(self, key: str, breaches: list[str], verdicts: list[str]) -> None:
+        self.key, self.breaches, self.verdicts = key, breaches, verdicts
+        super().__init__(f"{key} outside tolerance:\n  " + "\n  ".join(breaches))
+
+
+def verdict_lines(measured: dict[str, Any], expected: dict[str, Any], tolerances: dict[str, Any]) -> list[str]:
+    """One line per reference metric: measured, reference, tolerance and pass/FAIL (the same formula as
+    :func:`compare_metrics`, which gives the failing lines)."""
+    failing = {line.split(":", 1)[0] for line in compare_metrics(measured, expected, tolerances)}
+    lines = []
+    for name, want in expected.items():
+        tol = tolerance_for(name, tolerances)
+        verdict = "FAIL" if name in failing else "pass"
+        lines.append(f"{name}: measured {measured.get(name, 'not measured')!r}, reference {want!r}, "
+                     f"tolerance {tol.describe()}: {verdict}")
+    return lines
+
+
+def check_against_reference(keys: Sequence[str], measured: dict[str, Any], tolerances: dict[str, Any] | None = None,
+                            *, update: bool = False, path: Path = REFERENCES_PATH) -> list[str]:
+    """Record (``update``) or compare measured metrics with the reference at ``keys``. Returns the verdict
+    lines; raises ReferenceBreach naming the key when a metric is out of tolerance or no reference exists."""
+    tolerances = load_tolerances() if tolerances is None else tolerances
+    key = "/".join(keys)
+    if update:
+        set_reference(keys, measured, path)
+        return [f"{name}: recorded {value!r}" for name, value in measured.items()]
+    expected = get_reference(keys, path)
+    if expected is None:
+        raise ReferenceBreach(key, [f"no reference at {key} in {path.name}; run with --update-references "
+                                    "to record one"], [])
+    verdicts = verdict_lines(measured, expected, tolerances)
+    breaches = compare_metrics(measured, expected, tolerances)
+    if breaches:
+        raise ReferenceBreach(key, breaches, verdicts)
+    return verdicts

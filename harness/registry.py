@@ -23,14 +23,17 @@ class RegistryError(KeyError):
 class Registry(Generic[T]):
     """Maps names to implementations of one concept ("coder", "scenario", ...)."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, on_register: Callable[[str, T], None] | None = None) -> None:
         self.kind = kind
         self._entries: dict[str, T] = {}
+        self._on_register = on_register  # e.g. give a registered class its name, so the two cannot differ
 
     def register(self, name: str) -> Callable[[T], T]:
         def decorator(obj: T) -> T:
             if name in self._entries and self._entries[name] is not obj:
                 raise RegistryError(f"{self.kind} {name!r} is already registered")
+            if self._on_register is not None:
+                self._on_register(name, obj)
             self._entries[name] = obj
             return obj
 

@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 from typing import Any, Iterable
 
-from harness.references import atomic_write_text
+from harness.files import atomic_write_text
 
 LEADING_COLUMNS = [
     "test_id", "scenario_name", "model_name", "data_set_name", "device", "split", "coder_name",

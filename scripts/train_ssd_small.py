@@ -26,10 +26,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from harness.datasets.synthetic_shapes import CATEGORIES, EVAL_SEED, IMAGE_SIZE, NUM_CLASSES, TRAIN_SEED, generate_sample  # noqa: E402
-from harness.detectors.default_boxes import DefaultBoxesConfig, assign_targets, default_boxes_xywh  # noqa: E402
-from harness.detectors.multibox_loss import multibox_loss  # noqa: E402
-from harness.detectors.preprocess import preprocess  # noqa: E402
-from harness.detectors.ssd_small import SSD  # noqa: E402
+from harness.detection.ssd.default_boxes import DefaultBoxesConfig, assign_targets, default_boxes_xywh  # noqa: E402
+from harness.detection.ssd.multibox_loss import multibox_loss  # noqa: E402
+from harness.detection.ssd.preprocess import preprocess  # noqa: E402
+from harness.detection.ssd.ssd_small import SSD  # noqa: E402
 
 ASSETS = REPO / "harness" / "assets"
 DEFAULT_CKPT = REPO / ".cache" / "ssd_small" / "checkpoint.pt"
@@ -141,19 +141,26 @@ def export_onnx(model: SSD, path: Path) -> str:
     return digest
 
 
+def _eval_dataset(count: int, indices: list[int] | None):
+    """The evaluation set (images 0..count-1 of the held-out stream, or the stream ``indices``) as a dataset."""
+    from harness.datasets.coco_folder import IMAGES_DIR, INSTANCES_JSON, eval_set
+    from harness.detection.datasets import coco_folder_dataset
+
+    root = eval_set(count, indices=indices)
+    return coco_folder_dataset("shapes-eval", root / INSTANCES_JSON, root / IMAGES_DIR, origin="generated")
+
+
 def evaluate_onnx(onnx_path: Path, count: int = 50, indices: list[int] | None = None) -> dict:
     """Scores of the ONNX model in the three ``harness.metrics`` styles on the evaluation set: images
     0..count-1 of the held-out stream, or the selected stream ``indices``."""
-    from harness.datasets.coco_export import INSTANCES_JSON, eval_set
-    from harness.detectors.inference import detect_coco
+    from harness.detection.detectors import ssd_small_detector
+    from harness.detection.inference import detect_rows
     from harness.metrics import score
-    from harness.metrics.coco_data import load_ground_truth, parse_detections
-    from harness.runtime import make_session
+    from harness.metrics.coco_data import parse_detections
 
-    root = eval_set(count, indices=indices)
-    detections = detect_coco(make_session(str(onnx_path)), root, DefaultBoxesConfig())
-    gt = load_ground_truth(root / INSTANCES_JSON)
-    parsed = parse_detections(detections, gt)
+    dataset = _eval_dataset(count, indices)
+    gt = dataset.ground_truth
+    parsed = parse_detections(detect_rows(ssd_small_detector(onnx_path), dataset), gt)
     coco = score("coco", gt, parsed)
     selection = "none: the first images of the held-out stream" if indices is None else \
         "seed 000 style: the first images of the held-out stream on which the anchor is perfect"
@@ -165,19 +172,16 @@ def evaluate_onnx(onnx_path: Path, count: int = 50, indices: list[int] | None = 
 
 
 def select_indices(onnx_path: Path, pool: int, count: int = 50) -> list[int]:
-    """Seed 000's selection over the held-out stream with the exported anchor."""
-    from harness.datasets.perfect_selection import select_perfect
-    from harness.detectors.inference import coco_result_rows
-    from harness.detectors.postprocess import postprocess
-    from harness.runtime import make_session
+    """Seed 000's selection over the first ``pool`` images of the held-out stream with the exported anchor
+    (stream indices; the pool's image ids are 1-based stream positions)."""
+    from harness.detection.detectors import ssd_small_detector
+    from harness.detection.selection import select_perfect
 
-    session = make_session(str(onnx_path))
-
-    def detect(sample) -> list[dict]:
-        bboxes, logits = session.run(["bboxes", "scores"], {"image": preprocess(sample.image)})
-        return coco_result_rows(1, postprocess(bboxes, logits, DefaultBoxesConfig())[0])
-
-    return select_perfect(EVAL_SEED, count, detect, pool)
+    chosen = select_perfect(ssd_small_detector(onnx_path), _eval_dataset(pool, None), count)
+    if len(chosen) < count:
+        raise ValueError(f"only {len(chosen)} of the first {pool} held-out images are perfect, {count} needed; "
+                         "raise the pool size or train the detector further")
+    return [image_id - 1 for image_id in chosen]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -224,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         "model": "ssd_small", "onnx": args.out.name, "md5": digest, "opset": OPSET,
         "parameters": sum(p.numel() for p in model.parameters()),
         "input": {"name": "image", "shape": [1, 3, IMAGE_SIZE, IMAGE_SIZE], "layout": "NCHW RGB",
-                  "preprocess": "x/255, minus ImageNet mean, divided by std (harness.detectors.preprocess)"},
+                  "preprocess": "x/255, minus ImageNet mean, divided by std (harness.detection.ssd.preprocess)"},
         "outputs": {"bboxes": "(1, N, 4) encoded offsets (dx, dy, dw, dh)",
                     "scores": "(1, N, C+1) logits, index 0 = background, index k = category id k"},
         "categories": CATEGORIES, "default_boxes": DefaultBoxesConfig().to_json(),

@@ -1,7 +1,8 @@
 """torchaudio's ASR bundles (WAV2VEC2_ASR_BASE_960H, HUBERT_ASR_LARGE) without any download.
 
-The weight file a bundle needs (e.g. ``wav2vec2_fairseq_base_ls960_asr_ls960.pth``) is looked up in
-``--data-dir`` and in the torch hub cache (``<torch.hub.get_dir()>/checkpoints``); only when it is there is
+The weight file a bundle needs (e.g. ``wav2vec2_fairseq_base_ls960_asr_ls960.pth``) is looked up where
+references/assets.yaml places it under ``--data-dir`` (``models/<file>``, the entry whose path ends in that
+file name) and in the torch hub cache (``<torch.hub.get_dir()>/checkpoints``); only when it is there is
 ``bundle.get_model(dl_kwargs={"model_dir": ...})`` called, which then loads the local file.
 """
 from __future__ import annotations
@@ -10,6 +11,8 @@ from pathlib import Path
 
 import torch
 import torchaudio
+
+from harness.assetstore.paths import MANIFEST_NAME, asset_path, asset_with_file_name
 
 
 def bundle(name: str):
@@ -23,26 +26,25 @@ def weight_file_name(bundle_name: str) -> str:
     return Path(bundle(bundle_name)._path).name
 
 
-def weight_search_dirs(data_dir: Path | None) -> list[Path]:
-    dirs = [Path(data_dir)] if data_dir else []
-    return dirs + [Path(torch.hub.get_dir()) / "checkpoints"]
+def weight_candidates(bundle_name: str, data_dir: Path | None) -> list[Path]:
+    """Where the weights may be: the manifest's place under --data-dir, then the torch hub cache."""
+    file_name = weight_file_name(bundle_name)
+    found = [asset_path(asset_with_file_name(file_name).name, data_dir)] if data_dir else []
+    return found + [Path(torch.hub.get_dir()) / "checkpoints" / file_name]
 
 
 def find_weights(bundle_name: str, data_dir: Path | None) -> Path | None:
-    for folder in weight_search_dirs(data_dir):
-        candidate = folder / weight_file_name(bundle_name)
-        if candidate.is_file():
-            return candidate
-    return None
+    return next((path for path in weight_candidates(bundle_name, data_dir) if path.is_file()), None)
 
 
 def missing_weights_reason(bundle_name: str, data_dir: Path | None) -> str | None:
     if find_weights(bundle_name, data_dir):
         return None
-    where = " or ".join(str(d) for d in weight_search_dirs(data_dir))
-    hint = "" if data_dir else " (or pass --data-dir DIR holding it)"
-    return (f"{bundle_name} weights not found: provide {weight_file_name(bundle_name)} "
-            f"(from https://download.pytorch.org/torchaudio/models/) in {where}{hint}")
+    asset = asset_with_file_name(weight_file_name(bundle_name))
+    where = " or ".join(str(p) for p in weight_candidates(bundle_name, data_dir))
+    hint = "" if data_dir else f" (or pass --data-dir DIR holding DIR/{asset.path})"
+    return (f"{bundle_name} weights not found: asset {asset.name!r} ({asset.path} under --data-dir, "
+            f"{MANIFEST_NAME}; {asset.obtain}) expected at {where}{hint}")
 
 
 def untrained_model(bundle_name: str) -> torch.nn.Module:

@@ -7,7 +7,8 @@
 * Safe extraction: every member is checked before anything is written: no absolute path, no ``..``, no
   link leading out of the target (zip symbolic links are refused outright), no device or FIFO files. The
   archive is unpacked into a temporary folder beside the target (tar with ``filter="data"`` too) and its
-  top-level entries are renamed into place only when all went well.
+  entries are renamed into place only when all went well and none would replace an existing file; folders
+  that already exist are merged into (two archives sharing a top folder, as LibriSpeech's subsets).
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from typing import Callable
 
 from harness.assetstore.manifest import Asset
 from harness.assetstore.verify import md5_file
-from harness.cache import file_lock
+from harness.files import file_lock
 
 CHUNK = 1 << 20
 
@@ -124,6 +125,32 @@ def check_archive(archive: Path) -> str:
     raise ValueError(f"{archive} is neither a tar nor a zip archive")
 
 
+def _is_real_dir(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink()
+
+
+def _clashes(source: Path, target: Path, prefix: str = "") -> list[str]:
+    """Paths of ``source`` that would replace something in ``target``; folders present on both sides merge
+    (LibriSpeech's test-clean and dev-clean archives both unpack into ``LibriSpeech/``)."""
+    found = []
+    for child in sorted(source.iterdir()):
+        there = target / child.name
+        if _is_real_dir(child) and _is_real_dir(there):
+            found += _clashes(child, there, f"{prefix}{child.name}/")
+        elif there.exists() or there.is_symlink():
+            found.append(prefix + child.name)
+    return found
+
+
+def _merge(source: Path, target: Path) -> None:
+    for child in sorted(source.iterdir()):
+        there = target / child.name
+        if _is_real_dir(child) and _is_real_dir(there):
+            _merge(child, there)
+        else:
+            os.replace(child, there)
+
+
 def safe_extract(archive: Path, target: Path) -> list[str]:
     """Extract ``archive`` into ``target``; returns the top-level names it added. All or nothing."""
     kind = check_archive(archive)
@@ -137,12 +164,11 @@ def safe_extract(archive: Path, target: Path) -> list[str]:
             with zipfile.ZipFile(archive) as bundle:
                 bundle.extractall(staging)
         entries = sorted(p.name for p in staging.iterdir())
-        clashes = [name for name in entries if (target / name).exists() or (target / name).is_symlink()]
+        clashes = _clashes(staging, target)
         if clashes:
-            raise FileExistsError(f"{target}: {', '.join(clashes)} already exist(s); remove to extract "
+            raise FileExistsError(f"{target}: {', '.join(clashes[:5])} already exist(s); remove to extract "
                                   f"{archive.name} again")
-        for name in entries:
-            os.replace(staging / name, target / name)
+        _merge(staging, target)
         return entries
     except tarfile.TarError as exc:
         raise UnsafeArchiveError(f"{archive}: {exc}; nothing extracted") from None

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from harness.references import REPO_ROOT
+from harness.files import REPO_ROOT
 
 MANIFEST_PATH = REPO_ROOT / "references" / "assets.yaml"
 ORIGINS = ("shipped", "built", "generated", "url", "user-provided")

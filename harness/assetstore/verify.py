@@ -17,13 +17,13 @@ file, sorted by path, so ``find . -type f | sort | xargs md5sum`` reproduces it.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from harness.assetstore.manifest import Asset
-from harness.references import REPO_ROOT
+from harness.assetstore.paths import relative_location, root_dir
+from harness.files import REPO_ROOT
 
 CHUNK = 1 << 20
 FAILING = {"mismatch"}
@@ -65,6 +65,7 @@ class AssetStatus:
     actual_md5: str | None
     message: str
     required: bool = False
+    location: str = ""  # where the suite reads it (``provides`` or ``path`` under its root): place it there
 
     @property
     def failed(self) -> bool:
@@ -74,17 +75,13 @@ class AssetStatus:
         return {**asdict(self), "failed": self.failed}
 
 
-def cache_dir() -> Path:
-    return Path(os.environ.get("HARNESS_CACHE_DIR", REPO_ROOT / ".cache"))
-
-
 def verify_asset(asset: Asset, data_dir: Path | None, repo_root: Path = REPO_ROOT,
                  cache_root: Path | None = None) -> AssetStatus:
-    bases = {"repo": repo_root, "cache": cache_root or cache_dir(), "data_dir": data_dir}
-    base = bases[asset.root]
+    base = root_dir(asset, data_dir, repo_root, cache_root)
+    location = str(base / relative_location(asset)) if base is not None else relative_location(asset)
 
     def status(state: str, path: str, actual: str | None, message: str, expected: str | None = None) -> AssetStatus:
-        return AssetStatus(asset.name, asset.origin, state, path, expected, actual, message, asset.required)
+        return AssetStatus(asset.name, asset.origin, state, path, expected, actual, message, asset.required, location)
 
     if base is None:
         return status("skipped", asset.path, None, f"not checked: no --data-dir given; {asset.obtain}")
@@ -116,7 +113,7 @@ def verify_asset(asset: Asset, data_dir: Path | None, repo_root: Path = REPO_ROO
     if asset.origin in ("built", "generated"):
         return status("on-demand", str(path), None, f"not built yet: {asset.obtain}", expected)
     prefix = "required asset missing" if asset.required else "missing (optional)"
-    return status("missing", str(path), None, f"{prefix}: {asset.obtain}", expected)
+    return status("missing", str(path), None, f"{prefix}: expected at {location}; {asset.obtain}", expected)
 
 
 def verify_assets(assets: list[Asset], data_dir: Path | None, repo_root: Path = REPO_ROOT,

@@ -2,7 +2,9 @@
 
 ``assets verify`` exits 3 when a required asset is missing or any present asset has the wrong md5 (see
 harness/assetstore/verify.py for the states); optional assets that are absent are listed with how to get
-them and do not fail.
+them and do not fail. A missing asset's line says where it is expected (``expected at D/...``; ``location``
+in ``--json``): the suite reads it exactly there (harness.assetstore.paths), so placing files where verify
+says makes the real-asset tests run.
 """
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from harness.cli import UserError
-from harness.references import atomic_write
+from harness.files import atomic_write
 
 
 def _tensor_bytes(tensors: dict[str, np.ndarray]) -> int:

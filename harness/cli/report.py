@@ -1,7 +1,7 @@
 """``report``, ``compare`` and ``bd-rate``: the cross-check commands.
 
-Exit status: 0 success / runs agree; 1 bad input (one-line ``error:``); 3 ``compare`` found breaches or
-cells present in one run only.
+Exit status: 0 success / runs agree; 1 bad input (one-line ``error:``); 3 ``compare`` found breaches,
+cells present in one run only, or problems in a submission it was given (harness.submission.check).
 """
 from __future__ import annotations
 
@@ -71,7 +71,8 @@ def _bd_rate(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    report = subparsers.add_parser("report", help="rebuild RESULTS_DIR/report.html from results.csv/json")
+    report = subparsers.add_parser("report", help="rebuild RESULTS_DIR/report.html from results.csv/json (pivot "
+                                   "tables per scenario, structure results, BD tables, seed figures)")
     report.add_argument("results_dir", type=Path, metavar="RESULTS_DIR")
     report.add_argument("--anchor", metavar="CODER", help="anchor codec family of the BD tables, e.g. nncodec or "
                         "qlayer:lossless=zlib (default: nncodec, else the first family forming a curve)")
@@ -80,10 +81,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     report.add_argument("--slowest", type=int, default=10, metavar="K", help="how many slowest combinations to list")
     report.set_defaults(func=_report)
 
-    compare = subparsers.add_parser("compare", help="cross-check two results folders within tolerances.yaml; "
-                                    "exit 3 on a breach or a cell present in one run only")
-    compare.add_argument("run_a", type=Path, metavar="A_DIR")
-    compare.add_argument("run_b", type=Path, metavar="B_DIR")
+    compare = subparsers.add_parser("compare", help="cross-check two results folders or submissions (.zip) within "
+                                    "tolerances.yaml; exit 3 on a breach, a cell present in one run only or a "
+                                    "submission check-submission refuses")
+    compare.add_argument("run_a", type=Path, metavar="A", help="results folder or submission .zip")
+    compare.add_argument("run_b", type=Path, metavar="B", help="results folder or submission .zip")
     compare.add_argument("--json", action="store_true", help="print the comparison as JSON")
     compare.set_defaults(func=_compare)
 

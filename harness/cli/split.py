@@ -175,7 +175,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     inspect.set_defaults(func=cmd_inspect)
 
     build = subparsers.add_parser("build-model", help="export a built-in model (seeded weights) to an ONNX file")
-    build.add_argument("name", help="registered model name (ssd_resnet, retinanet, ...)")
+    build.add_argument("name", help="registered model name (ssd_resnet_seeded, retinanet_seeded, ...)")
     build.add_argument("--out", type=Path, required=True, help="destination .onnx file")
     build.add_argument("--json", action="store_true", help="print JSON")
     build.set_defaults(func=cmd_build_model)

@@ -79,6 +79,12 @@ class Coder(ABC):
     name: ClassVar[str]
     params: ClassVar[tuple[Param, ...]] = ()
     lossless: ClassVar[bool] = False
+    #: the parameter that sets the rate point of a family (``qp``, ``bits``), or None for single-point coders;
+    #: sweeps, the report and the tests read it instead of coder names
+    rate_param: ClassVar[str | None] = None
+    #: rate points sort finest first when a larger value of rate_param means more bytes (``bits``), or when a
+    #: smaller value does (``qp``: False)
+    rate_increases_size: ClassVar[bool] = True
 
     def __init__(self, **values: Any) -> None:
         known = {p.name: p for p in self.params}
@@ -101,6 +107,36 @@ class Coder(ABC):
 
     def __repr__(self) -> str:
         return f"<coder {self.spec}>"
+
+    @property
+    def is_lossless(self) -> bool:
+        """True when decoding gives back the input exactly (a parameter may decide, e.g. HEVC lossless=1)."""
+        return self.lossless
+
+    @property
+    def rate(self) -> Any:
+        """The value of the rate parameter (None for single-point coders)."""
+        return self.values[self.rate_param] if self.rate_param else None
+
+    @property
+    def family(self) -> str:
+        """The canonical spec without the rate parameter: the rate points of one curve share it."""
+        kept = [p for p in self.params if p.name != self.rate_param]
+        if not kept:
+            return self.name
+        return self.name + ":" + ",".join(f"{p.name}={p.format(self.values[p.name])}" for p in kept)
+
+    @property
+    def label(self) -> str:
+        """Short label for tables and legends: ``nncodec qp=-26``, ``qlayer bits=8``, ``fp16``."""
+        if not self.rate_param:
+            return self.name
+        return f"{self.name} {self.rate_param}={self.values[self.rate_param]}"
+
+    def rate_sort_key(self) -> tuple[str, float]:
+        """Orders a family's rate points from most to fewest bytes (numerically, not as text)."""
+        value = float(self.rate) if self.rate is not None else 0.0
+        return (self.family, -value if self.rate_increases_size else value)
 
     @abstractmethod
     def encode_array(self, array: np.ndarray) -> bytes:

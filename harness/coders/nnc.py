@@ -32,6 +32,8 @@ def _nnc_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
 @CODERS.register("nncodec")
 class NNCodecCoder(Coder):
     name = "nncodec"
+    rate_param = "qp"
+    rate_increases_size = False  # a larger qp is a coarser step
     params = (
         Param("qp", int, -38, low=-128, high=127, help="quantisation parameter (seed 000: -38 ... 0)"),
         Param("dq", bool, True, help="dependent quantisation"),

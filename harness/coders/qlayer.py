@@ -48,6 +48,7 @@ def dequantise(q: np.ndarray, lo: float, hi: float, bits: int) -> np.ndarray:
 @CODERS.register("qlayer")
 class QLayerCoder(Coder):
     name = "qlayer"
+    rate_param = "bits"
     params = (
         Param("bits", int, 8, low=1, high=16, help="quantisation bits n (seed 002 uses 8, 10, 12)"),
         Param("lossless", str, "zlib", choices=("zlib", "png"), help="lossless stage after the Q-layer"),

@@ -1,8 +1,9 @@
 """Channel tiling of seed 002 §3.2: the C frames (N x M) of a quantised feature tensor side by side in one
 grayscale image, row-major by channel index, padded with zeros to a near-square grid of tiles.
 
-Only used by the qlayer coder's ``lossless=png`` stage; PNG encoding itself is done by Pillow (a matplotlib
-dependency), 8-bit for up to 8 quantisation bits, 16-bit otherwise.
+Shared by the qlayer coder's ``lossless=png`` stage (PNG by Pillow, 8-bit for up to 8 quantisation bits,
+16-bit otherwise) and the ``hevc`` coder (one monochrome HEVC picture, see hevc.py), which also pads the
+tiled image to whole coding blocks with :func:`pad_edges` and crops it back with :func:`crop`.
 """
 from __future__ import annotations
 
@@ -38,6 +39,30 @@ def tile(q: np.ndarray) -> np.ndarray:
     canvas = np.zeros((rows * cols, height, width), dtype=q.dtype)
     canvas[:frames] = q.reshape(frames, height, width)
     return canvas.reshape(rows, cols, height, width).transpose(0, 2, 1, 3).reshape(rows * height, cols * width)
+
+
+def tiled_size(shape: tuple[int, ...]) -> tuple[int, int]:
+    """(height, width) of the tiled image of a tensor of ``shape``."""
+    frames, height, width = frame_layout(shape)
+    rows, cols = grid(frames)
+    return rows * height, cols * width
+
+
+def pad_edges(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Grow a 2-D image to ``height`` x ``width`` by repeating its last row and column.
+
+    Repeating the edge rather than writing zeros keeps the padding flat, so a block-based codec spends almost
+    no bits on it and its in-loop filters see no artificial edge next to real samples.
+    """
+    extra_h, extra_w = height - image.shape[0], width - image.shape[1]
+    if extra_h < 0 or extra_w < 0:
+        raise ValueError(f"cannot pad a {image.shape} image down to {height}x{width}")
+    return np.pad(image, ((0, extra_h), (0, extra_w)), mode="edge")
+
+
+def crop(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """The top-left ``height`` x ``width`` of an image padded by :func:`pad_edges`."""
+    return image[:height, :width]
 
 
 def untile(image: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:

@@ -43,6 +43,14 @@ def read_transcripts(path: Path) -> dict[str, str]:
     return out
 
 
+def librispeech_root(data_dir: Path | None) -> Path:
+    """The folder holding ``LibriSpeech/<subset>`` under ``--data-dir``, as references/assets.yaml lays it out
+    (``librispeech_test_clean`` provides ``librispeech/LibriSpeech/test-clean``)."""
+    from harness.assetstore.paths import asset_path
+
+    return asset_path("librispeech_test_clean", data_dir).parent.parent
+
+
 def subset_dir(root: Path, subset: str) -> Path:
     """The folder of ``subset`` under ``root`` (``root`` may hold LibriSpeech/ or be LibriSpeech/ itself)."""
     if subset not in SUBSETS:

@@ -20,6 +20,19 @@ SFU_CLASSES = {0: "person", 1: "bicycle", 2: "car", 5: "bus", 7: "truck", 8: "bo
                58: "potted plant", 60: "dining table", 63: "laptop", 67: "cell phone", 74: "clock", 77: "teddy bear"}
 
 
+def sequence_dir(data_dir: Path | None, sequence: str) -> Path:
+    """The folder of ``sequence`` (e.g. ``FourPeople``) inside the extracted ``sfu_hw_objects`` asset, located
+    through the manifest (references/assets.yaml); AssetMissing when the data set or the sequence is absent."""
+    from harness.assetstore.paths import AssetMissing, require_asset
+
+    root = require_asset("sfu_hw_objects", data_dir)
+    found = sorted(p for p in root.rglob("*") if p.is_dir() and p.name.startswith(sequence) and (p / "ground-truth").is_dir())
+    if not found:
+        raise AssetMissing(f"SFU-HW-Objects sequence {sequence!r} not found under {root} (no folder named "
+                           f"{sequence}* with a ground-truth/ folder)")
+    return found[0]
+
+
 def _frame_number(path: Path) -> int:
     digits = re.findall(r"\d+", path.stem)
     if not digits:

@@ -8,19 +8,22 @@ Registered in :data:`DETECTION_DATASETS`, each a factory taking ``--data-dir`` (
   detector is perfect (indices recorded in ``harness/assets/ssd_small.json`` by scripts/train_ssd_small.py).
   Its anchor scores 100 by construction; report it as a selection.
 * ``coco50``: COCO val2017 restricted to a selection list (seed 000: the first 50 images on which the anchor
-  is perfect), read from ``<data-dir>/val2017/``, ``<data-dir>/annotations/instances_val2017.json`` and
-  ``<data-dir>/selection_coco50.txt`` (one image id per line, written by ``python -m harness select``).
+  is perfect). Its three files are where references/assets.yaml puts them under --data-dir
+  (``coco_val2017_images``, ``coco_annotations_2017``, ``coco_selection_50``); the selection list is one image
+  id per line, written by ``python -m harness select``.
 """
 from __future__ import annotations
 
+import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from harness.detection.detectors import AssetMissing
+from harness.assetstore.paths import AssetMissing, require_asset
+from harness.datasets.coco_folder import read_image
 from harness.metrics.coco_data import GroundTruth, parse_ground_truth
 from harness.registry import Registry
 
@@ -31,19 +34,34 @@ class DetectionDataset:
     ground_truth: GroundTruth
     image_paths: dict[int, Path]  # image id -> file, in ground-truth order
     origin: str
+    _fingerprint: str | None = field(default=None, repr=False)
+    _sizes: dict[int, tuple] | None = field(default=None, repr=False)
 
     def image_ids(self) -> list[int]:
         return list(self.image_paths)
 
     def read_image(self, image_id: int) -> np.ndarray:
-        from PIL import Image
+        return read_image(self.image_paths[image_id])
 
-        path = self.image_paths[image_id]
-        try:
-            with Image.open(path) as img:
-                return np.asarray(img.convert("RGB"))
-        except (OSError, ValueError) as exc:
-            raise ValueError(f"cannot read image {path} (image id {image_id}): {exc}") from exc
+    def image_size(self, image_id: int) -> tuple[int, int]:
+        """(width, height) from the ground truth where it says, else from the image file."""
+        if self._sizes is None:
+            self._sizes = {i["id"]: (i.get("width"), i.get("height")) for i in self.ground_truth.images if "id" in i}
+        width, height = self._sizes.get(image_id, (None, None))
+        if width is None or height is None:
+            height, width = self.read_image(image_id).shape[:2]
+        return int(width), int(height)
+
+    def fingerprint(self) -> str:
+        """md5 of the ground truth and every image's bytes: part of every cache key built from this set, so a
+        changed selection list, annotation or image never reuses stale features."""
+        if self._fingerprint is None:
+            digest = hashlib.md5(json.dumps(self.ground_truth.to_coco_dict(), sort_keys=True).encode())
+            for image_id, path in self.image_paths.items():
+                digest.update(f"{image_id}:{path.name}:".encode())
+                digest.update(hashlib.md5(path.read_bytes()).digest())
+            self._fingerprint = digest.hexdigest()
+        return self._fingerprint
 
 
 def coco_folder_dataset(name: str, instances: Path, images_dir: Path, origin: str,
@@ -86,7 +104,7 @@ DETECTION_DATASETS: Registry[DatasetFactory] = Registry("detection dataset")
 
 @DETECTION_DATASETS.register("shapes50")
 def embedded_shapes50(data_dir: Path | None = None) -> DetectionDataset:
-    from harness.datasets.coco_export import IMAGES_DIR, INSTANCES_JSON, eval_set
+    from harness.datasets.coco_folder import IMAGES_DIR, INSTANCES_JSON, eval_set
 
     root = eval_set(50)
     return coco_folder_dataset("shapes50", root / INSTANCES_JSON, root / IMAGES_DIR, origin="generated")
@@ -94,34 +112,22 @@ def embedded_shapes50(data_dir: Path | None = None) -> DetectionDataset:
 
 @DETECTION_DATASETS.register("coco50")
 def coco_val2017_selection(data_dir: Path | None = None) -> DetectionDataset:
-    if data_dir is None:
-        raise AssetMissing("COCO val2017 needs --data-dir holding val2017/ and annotations/instances_val2017.json")
-    instances = data_dir / "annotations" / "instances_val2017.json"
-    images = data_dir / "val2017"
-    selection = data_dir / "selection_coco50.txt"
-    for needed in (instances, images, selection):
-        if not needed.exists():
-            raise AssetMissing(f"{needed} not found (COCO val2017 from cocodataset.org; the selection list from "
-                               "`python -m harness select`)")
+    images = require_asset("coco_val2017_images", data_dir)
+    instances = require_asset("coco_annotations_2017", data_dir)
+    selection = require_asset("coco_selection_50", data_dir)
     return coco_folder_dataset("coco50", instances, images, origin="user-provided", selection=read_selection(selection))
 
 
 @DETECTION_DATASETS.register("shapes50_selected")
 def embedded_shapes50_selected(data_dir: Path | None = None) -> DetectionDataset:
-    import hashlib
+    from harness.datasets.coco_folder import IMAGES_DIR, INSTANCES_JSON, eval_set
+    from harness.detection.detectors import embedded_meta
 
-    from harness.cache import cached_path
-    from harness.datasets.coco_export import IMAGES_DIR, INSTANCES_JSON, write_coco
-    from harness.datasets.synthetic_shapes import EVAL_SEED, generate_sample
-    from harness.detection.detectors import ASSETS
-
-    meta_path = ASSETS / "ssd_small.json"
+    onnx_path, meta = embedded_meta()
     try:
-        indices = json.loads(meta_path.read_text())["evaluation"]["selected"]["indices"]
-    except (OSError, KeyError, TypeError, ValueError) as exc:
-        raise AssetMissing(f"{meta_path} has no evaluation.selected.indices ({exc}); run scripts/train_ssd_small.py "
-                           "--export-only --select-perfect-from POOL") from None
-    key = hashlib.md5(json.dumps(indices).encode()).hexdigest()[:12]
-    root = cached_path(f"datasets/synthetic_shapes_v1_seed{EVAL_SEED}_selected_{key}",
-                       lambda tmp: write_coco([generate_sample(EVAL_SEED, i) for i in indices], tmp))
+        indices = meta["evaluation"]["selected"]["indices"]
+    except (KeyError, TypeError) as exc:
+        raise AssetMissing(f"{onnx_path.with_suffix('.json')} has no evaluation.selected.indices ({exc}); run "
+                           "scripts/train_ssd_small.py --export-only --select-perfect-from POOL") from None
+    root = eval_set(indices=indices)  # the one cache entry of this selection (the training script uses it too)
     return coco_folder_dataset("shapes50_selected", root / INSTANCES_JSON, root / IMAGES_DIR, origin="generated")

@@ -3,6 +3,11 @@
 Post-processing runs in numpy after the network (or after split part 2) so that the split engine only ever
 cuts the network itself. A detector is one factory registered in :data:`DETECTORS`, taking the user's
 ``--data-dir`` (or ``None``) and raising :class:`AssetMissing` when what it needs is not there.
+
+Names say where the weights come from: a DETECTORS name is a trained model (``ssd_small``: shipped in the
+repository; ``ssd_resnet``: the user's ssd_resnet.onnx at the manifest's ``models/ssd_resnet.onnx`` under
+--data-dir), while harness.models builds architectures with seeded weights under the manifest's
+``<architecture>_seeded`` names (``ssd_resnet_seeded``), which are no detectors.
 """
 from __future__ import annotations
 
@@ -10,21 +15,28 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
-from harness.detectors.default_boxes import DefaultBoxesConfig
-from harness.detectors.inference import coco_result_rows
-from harness.detectors.postprocess import Detections, postprocess
-from harness.detectors.preprocess import preprocess
+from harness.assetstore.paths import AssetMissing, asset_path, require_asset
+from harness.detection.ssd.default_boxes import DefaultBoxesConfig
+from harness.detection.ssd.postprocess import Detections, postprocess
+from harness.detection.ssd.preprocess import preprocess
 from harness.registry import Registry
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
+__all__ = ["AssetMissing", "DETECTORS", "Detector", "coco_result_rows", "ssd_small_detector"]
 
 
-class AssetMissing(FileNotFoundError):
-    """A detector or dataset cannot be found; the message says what to provide and where."""
+def coco_result_rows(image_id: int, detections: Detections) -> list[dict]:
+    """COCO results rows ([x, y, w, h] boxes) of one image."""
+    rows = []
+    for box, score, label in zip(detections.boxes, detections.scores, detections.labels):
+        x0, y0, x1, y1 = (float(v) for v in box)
+        rows.append({"image_id": int(image_id), "category_id": int(label),
+                     "bbox": [round(x0, 3), round(y0, 3), round(x1 - x0, 3), round(y1 - y0, 3)],
+                     "score": round(float(score), 6)})
+    return rows
 
 
 @dataclass
@@ -73,16 +85,28 @@ DetectorFactory = Callable[[Path | None], Detector]
 DETECTORS: Registry[DetectorFactory] = Registry("detector")
 
 
+def ssd_small_detector(onnx_path: Path, config: DefaultBoxesConfig = DefaultBoxesConfig(),
+                       category_ids: Sequence[int] = (1, 2, 3, 4, 5, 6), input_name: str = "image",
+                       origin: str = "trained") -> Detector:
+    """An ssd_small-architecture ONNX file as a detector (the training script evaluates its exports this way)."""
+    return Detector("ssd_small", Path(onnx_path), input_name, config.fig_size, config, list(category_ids), origin)
+
+
+def embedded_meta() -> tuple[Path, dict]:
+    """The shipped ssd_small.onnx and its model JSON (written beside it by scripts/train_ssd_small.py)."""
+    onnx_path = asset_path("ssd_small")
+    meta_path = onnx_path.with_suffix(".json")
+    if not onnx_path.is_file() or not meta_path.is_file():
+        raise AssetMissing(f"{onnx_path} / {meta_path} missing: run scripts/train_ssd_small.py to build them")
+    return onnx_path, json.loads(meta_path.read_text())
+
+
 @DETECTORS.register("ssd_small")
 def embedded_ssd_small(data_dir: Path | None = None) -> Detector:
     """The embedded SSD trained by scripts/train_ssd_small.py on the generated shapes dataset."""
-    onnx_path, meta_path = ASSETS / "ssd_small.onnx", ASSETS / "ssd_small.json"
-    if not onnx_path.is_file() or not meta_path.is_file():
-        raise AssetMissing(f"{onnx_path} / {meta_path} missing: run scripts/train_ssd_small.py to build them")
-    meta = json.loads(meta_path.read_text())
-    config = DefaultBoxesConfig.from_json(meta["default_boxes"])
-    return Detector("ssd_small", onnx_path, meta.get("input_name", "image"), config.fig_size, config,
-                    [c["id"] for c in meta["categories"]], origin="shipped")
+    onnx_path, meta = embedded_meta()
+    return ssd_small_detector(onnx_path, DefaultBoxesConfig.from_json(meta["default_boxes"]),
+                              [c["id"] for c in meta["categories"]], meta.get("input_name", "image"), "shipped")
 
 
 # COCO's 80 detection classes as 91-id category ids, in the order of NVIDIA SSD300's labels 1..80.
@@ -100,11 +124,8 @@ DBOXES300_COCO = DefaultBoxesConfig(
 
 @DETECTORS.register("ssd_resnet")
 def user_ssd_resnet(data_dir: Path | None = None) -> Detector:
-    """The trained ssd_resnet.onnx of seed 000 (convert_ssd300_to_onnx.py), provided under --data-dir."""
-    path = (data_dir / "ssd_resnet.onnx") if data_dir else None
-    if path is None or not path.is_file():
-        raise AssetMissing("trained ssd_resnet.onnx not found: export it with 5G-MAG's convert_ssd300_to_onnx.py "
-                           "and pass its folder as --data-dir")
+    """The trained ssd_resnet.onnx of seed 000 (convert_ssd300_to_onnx.py), at the manifest's place under --data-dir."""
+    path = require_asset("ssd_resnet", data_dir)
     import onnx
 
     graph_input = onnx.load(str(path), load_external_data=False).graph.input[0].name

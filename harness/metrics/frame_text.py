@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from harness.references import atomic_write_text
+from harness.files import atomic_write_text
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.cache import cached_path
+from harness.files import cached_path
 from harness.models import MODELS
 
 RECIPE = "v1"  # bump when the architecture, weights or export settings change
@@ -63,7 +63,7 @@ def export(path: Path, seed: int = SEED) -> None:
                   dynamic_axes={"images": {1: "height", 2: "width"}})
 
 
-@MODELS.register("retinanet")
+@MODELS.register("retinanet_seeded")
 def retinanet() -> Path:
     """Cached ONNX file of the seeded RetinaNet ResNet-50 FPN (about 136 MB)."""
     return cached_path(f"models/retinanet-{RECIPE}-seed{SEED}-opset{OPSET}.onnx", export)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.cache import cached_path
+from harness.files import cached_path
 from harness.models import MODELS
 
 RECIPE = "v1"  # bump when the architecture, weights or export settings change
@@ -96,7 +96,7 @@ def export(path: Path, seed: int = SEED) -> None:
                   input_names=["input"], output_names=["locs", "confs"])
 
 
-@MODELS.register("ssd_resnet")
+@MODELS.register("ssd_resnet_seeded")
 def ssd_resnet() -> Path:
     """Cached ONNX file of the seeded SSD300-ResNet50."""
     return cached_path(f"models/ssd_resnet-{RECIPE}-seed{SEED}-opset{OPSET}.onnx", export)

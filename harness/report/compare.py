@@ -6,9 +6,14 @@ with the tolerance of the metric it holds: ``rec_perf``/``anc_perf`` with the ro
 columns of ``TOLERANCE_NAMES`` with the name given there, any other column (``mse``, ...) with its own
 name (``default`` when tolerances.yaml does not list it). So the same tolerances gate a run against its
 references and two runs against each other.
+
+A side may be a submission (.zip, harness.submission) instead of a folder: its rows are read from the
+archive, and every problem ``check-submission`` finds in it is listed as ``REFUSED`` and makes the runs
+differ: numbers of a submission the checker refuses are not trusted.
 """
 from __future__ import annotations
 
+import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,23 +48,27 @@ class Comparison:
     only_in_a: list[str] = field(default_factory=list)
     only_in_b: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not (self.breaches or self.only_in_a or self.only_in_b)
+        return not (self.breaches or self.only_in_a or self.only_in_b or self.refused)
 
     def as_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "compared_cells": self.compared_cells, "breaches": self.breaches,
-                "only_in_a": self.only_in_a, "only_in_b": self.only_in_b, "notes": self.notes}
+                "only_in_a": self.only_in_a, "only_in_b": self.only_in_b, "notes": self.notes,
+                "refused": self.refused}
 
     def lines(self) -> list[str]:
-        out = [f"BREACH {b['cell']}: {b['column']} A={b['a']!r} B={b['b']!r} ({b['reason']})" for b in self.breaches]
+        out = [f"REFUSED {line}" for line in self.refused]
+        out += [f"BREACH {b['cell']}: {b['column']} A={b['a']!r} B={b['b']!r} ({b['reason']})" for b in self.breaches]
         out += [f"ONLY IN A {name}" for name in self.only_in_a]
         out += [f"ONLY IN B {name}" for name in self.only_in_b]
         out += [f"note: {n}" for n in self.notes]
         verdict = "runs agree" if self.ok else "runs differ"
         out.append(f"{verdict}: {self.compared_cells} cells compared, {len(self.breaches)} breaches, "
-                   f"{len(self.only_in_a)} only in A, {len(self.only_in_b)} only in B")
+                   f"{len(self.only_in_a)} only in A, {len(self.only_in_b)} only in B"
+                   + (f", {len(self.refused)} submission problems" if self.refused else ""))
         return out
 
 
@@ -104,9 +113,22 @@ def _compare_cell(name: str, a: dict[str, Any], b: dict[str, Any], tolerances: d
     return breaches
 
 
-def compare_runs(dir_a: Path, dir_b: Path, tolerances: dict[str, Any] | None = None) -> Comparison:
+def submission_problems(path: Path, label: str, suite: Any = None) -> list[str]:
+    """check-submission's problems of a submission side (nothing for a folder)."""
+    path = Path(path)
+    if not (path.is_file() and zipfile.is_zipfile(path)):
+        return []
+    from harness.submission.archive import Submission
+    from harness.submission.check import check
+
+    return [f"{label} ({path.name}) {problem}" for problem in check(Submission.open(path), suite)[0]]
+
+
+def compare_runs(dir_a: Path, dir_b: Path, tolerances: dict[str, Any] | None = None, suite: Any = None) -> Comparison:
+    """A and B are results folders or submissions; ``suite`` (harness.submission.suite.Suite) checks the latter."""
     tolerances = load_tolerances() if tolerances is None else tolerances
     result = Comparison()
+    result.refused = submission_problems(dir_a, "A", suite) + submission_problems(dir_b, "B", suite)
     cells_a = _index(load_results(dir_a)[1], "A", result.notes)
     cells_b = _index(load_results(dir_b)[1], "B", result.notes)
     result.only_in_a = sorted(set(cells_a) - set(cells_b))

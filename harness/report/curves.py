@@ -1,7 +1,8 @@
 """Rate/metric curves from results rows, and the Bjontegaard tables of the report.
 
 Choice (documented in the report): an RD curve is one codec *family* at one split point, swept over its
-rate parameter (``nncodec`` over ``qp``, ``qlayer:lossless=zlib`` over ``bits``). The rate is ``rec_size``
+rate parameter, both as the coder class declares them (``Coder.family``, ``Coder.rate_param``: ``nncodec``
+over ``qp``, ``qlayer`` over ``bits``; see harness.report.describe for specs this build does not know). The rate is ``rec_size``
 (bytes per evaluated set; BD-rate is a ratio, so this equals seed 002's BD-KBPI when both curves cover the
 same images). Two tables are built per (scenario, model, data set, device, metric):
 
@@ -12,7 +13,8 @@ same images). Two tables are built per (scenario, model, data set, device, metri
 
 Single-point coders (``raw``, ``fp16``) are no curves and get no delta. Curves are reduced to their
 Pareto front (points beaten by a cheaper one are dropped and counted) because saturated accuracy makes
-real curves non-monotonic; then PCHIP is used, which works from 2 points.
+real curves non-monotonic; the direction of "better" is the scenario's declared Metric.higher_is_better.
+Then PCHIP is used, which works from 2 points.
 """
 from __future__ import annotations
 
@@ -21,19 +23,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.report.bd import Curve, bd_delta, pareto_front
+from harness.report.describe import coder_view, higher_is_better, is_coder_row
 from harness.report.load import as_float
 
-RATE_PARAMETERS = ("qp", "bits")
 DEFAULT_ANCHOR_FAMILIES = ("nncodec",)
-LOWER_IS_BETTER = {"wer", "cer", "mse", "nmse"}
 GROUP_COLUMNS = ("scenario_name", "model_name", "data_set_name", "device", "metric_name")
 
 
 def coder_family(coder_name: str) -> str:
-    """``nncodec:qp=-26`` -> ``nncodec``; ``qlayer:bits=8,lossless=zlib`` -> ``qlayer:lossless=zlib``."""
-    name, _, params = coder_name.partition(":")
-    kept = [p for p in params.split(",") if p and p.split("=", 1)[0].strip() not in RATE_PARAMETERS]
-    return name + (":" + ",".join(kept) if kept else "")
+    """The family the coder declares (canonical spec without its rate parameter): ``nncodec:qp=-26`` ->
+    ``nncodec:dq=1,...``; a spec this build does not know is its own family."""
+    return coder_view(coder_name).family
 
 
 def split_sort_key(split: str) -> tuple[int, float, str]:
@@ -56,6 +56,8 @@ def rd_points(rows: list[dict[str, Any]]) -> dict[tuple[str, ...], dict[tuple[st
     """group -> (split, family) -> points with a numeric rec_size and rec_perf."""
     out: dict[tuple[str, ...], dict[tuple[str, str], list[Point]]] = defaultdict(lambda: defaultdict(list))
     for row in rows:
+        if not is_coder_row(row):
+            continue
         rate, metric = as_float(row.get("rec_size")), as_float(row.get("rec_perf"))
         if rate is None or metric is None or rate <= 0 or metric != metric:
             continue
@@ -66,13 +68,14 @@ def rd_points(rows: list[dict[str, Any]]) -> dict[tuple[str, ...], dict[tuple[st
 
 
 def resolve_anchor(requested: str | None, families: list[str]) -> str:
-    """The anchor family: exact name, else the first family of that coder (``nncodec`` matches
-    ``nncodec:dq=1``); default ``nncodec``, else the first family. A name absent from ``families`` is kept
-    (that group then has no codec table)."""
+    """The anchor family: the family of ``requested`` (a family or any spec of it: ``nncodec``,
+    ``qlayer:bits=8``), else the first family of that coder name (``nncodec`` matches ``nncodec:dq=1``); default
+    ``nncodec``, else the first family. A name absent from ``families`` is kept (that group has no codec table)."""
     for wanted in ([requested] if requested else list(DEFAULT_ANCHOR_FAMILIES)):
-        if wanted in families:
-            return wanted
-        match = next((f for f in families if f.split(":", 1)[0] == wanted), None)
+        for candidate in (wanted, coder_family(wanted)):
+            if candidate in families:
+                return candidate
+        match = next((f for f in families if f.split(":", 1)[0] == wanted.split(":", 1)[0]), None)
         if match:
             return match
     return requested or families[0]
@@ -104,7 +107,7 @@ def bd_tables(rows: list[dict[str, Any]], anchor_family: str | None = None,
     """One entry per (group, comparison); see the module docstring for the choice of curves."""
     entries: list[dict[str, Any]] = []
     for group, curves in sorted(rd_points(rows).items()):
-        higher = group[-1].lower() not in LOWER_IS_BETTER
+        higher = higher_is_better(group[0], group[-1])
         multi = {key: pts for key, pts in curves.items() if len({p.rate for p in pts}) >= 2}
         families = sorted({family for _, family in multi})
         splits = sorted({split for split, _ in multi}, key=split_sort_key)

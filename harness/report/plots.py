@@ -1,16 +1,23 @@
-"""Report figures as PNG bytes (matplotlib Agg, no pyplot state), in the styles of the seeds:
+"""Report figures as PNG bytes (matplotlib Agg, no pyplot state), in the styles of the seeds.
 
-* seed 000 Figs. 1-2: metric per split point and coder (grouped bars);
-* seed 000 Figs. 3-8: metric against compressed intermediate size, one line per split point (log x);
+Every function takes the rows of one group (one scenario/model/data set/device/metric) and returns the PNG,
+or None when there is nothing to draw: the report never shows an empty plot or one with only an anchor line.
+
+* seed 000 Figs. 1-2: metric per split point, one panel per coder family, one line per rate point;
+* seed 000 Figs. 3-4: metric against compressed size at each split point, one line per coder family with its
+  rate points labelled (``-26`` for nncodec qp=-26);
+* seed 000 Figs. 5-8: metric against compressed size, one line per split point (log x);
 * seed 000 Figs. 9-10: metric against compressed/uncompressed size in percent, one series per split;
-* seed 001 Fig. 10.1.9-1: metric (WER) against cSize = rec_size / anc_size, one line per codec family,
-  with the anchor's value as a dashed line.
+* seed 001 Fig. 10.1.9-1: metric against cSize = rec_size / anc_size, one line per coder family with labelled
+  rate points, the anchor's value as a dashed line.
 
-PNG metadata is cleared so the same rows give the same bytes on every run.
+Families, labels and rate order come from the coders' declarations (harness.report.describe). PNG metadata is
+cleared so the same rows give the same bytes on every run.
 """
 from __future__ import annotations
 
 import io
+import math
 from collections import defaultdict
 from typing import Any
 
@@ -20,114 +27,183 @@ matplotlib.use("Agg")
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from harness.report.curves import coder_family, split_sort_key  # noqa: E402
+from harness.report.curves import split_sort_key  # noqa: E402
+from harness.report.describe import coder_view, family_label, is_coder_row  # noqa: E402
 from harness.report.load import as_float  # noqa: E402
 
 MARKERS = "osD^v<>pP*hX"
+COLOURS = matplotlib.colormaps["tab10"]
 
 
-def _png(figure: Figure) -> bytes:
+def png(figure: Figure, tight: bool = True) -> bytes:
+    """PNG bytes; ``tight`` crops to the drawn area (costly on panel grids, which are laid out by hand)."""
     FigureCanvasAgg(figure)
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=90, metadata={"Software": None}, bbox_inches="tight")
+    figure.savefig(buffer, format="png", dpi=90, metadata={"Software": None},
+                   **({"bbox_inches": "tight"} if tight else {}))
     return buffer.getvalue()
 
 
-def _coder_order(coders: set[str]) -> list[str]:
-    """raw, fp16, then codecs by family and rate parameter value."""
-    def key(coder: str) -> tuple:
-        family = coder_family(coder)
-        params = dict(p.split("=", 1) for p in coder.partition(":")[2].split(",") if "=" in p)
-        value = next((as_float(params[k]) for k in ("qp", "bits") if k in params), None)
-        return ({"raw": 0, "fp16": 1}.get(family, 2), family, value if value is not None else 0.0, coder)
-    return sorted(coders, key=key)
+def size_column(rows: list[dict[str, Any]]) -> tuple[str, str]:
+    """(column, axis label) of the compressed size: KBPI when the rows carry it (seed 002), else rec_size."""
+    if any(as_float(r.get("kbpi")) is not None for r in rows):
+        return "kbpi", "KBPI (kbit per image)"
+    return "rec_size", "compressed size (bytes)"
 
 
-def _values(rows: list[dict[str, Any]], column: str) -> list[tuple[str, str, float, float]]:
-    """(split, coder, x, metric) for rows with a numeric ``column`` and rec_perf."""
+def points(rows: list[dict[str, Any]], x_column: str, scale: float = 1.0) -> list[dict[str, Any]]:
+    """Coder rows with a finite positive-or-zero x and a finite metric, as plain dicts."""
     out = []
     for row in rows:
-        x, y = as_float(row.get(column)), as_float(row.get("rec_perf"))
-        if x is not None and y is not None:
-            out.append((str(row.get("split", "")), str(row["coder_name"]), x, y))
+        x, y = as_float(row.get(x_column)), as_float(row.get("rec_perf"))
+        if not is_coder_row(row) or x is None or y is None or not (math.isfinite(x) and math.isfinite(y)):
+            continue
+        view = coder_view(str(row["coder_name"]))
+        out.append({"split": str(row.get("split", "")), "x": x * scale, "y": y, "view": view})
     return out
 
 
-def metric_by_split_and_coder(rows: list[dict[str, Any]], title: str, metric: str) -> bytes:
-    cells = {(split, coder): y for split, coder, _, y in _values(rows, "rec_perf")}
-    splits = sorted({s for s, _ in cells}, key=split_sort_key)
-    coders = _coder_order({c for _, c in cells})
-    figure = Figure(figsize=(max(6.0, 1.1 * len(splits) + 3), 4.2))
-    ax = figure.add_subplot()
-    width = 0.8 / max(1, len(coders))
-    cmap = matplotlib.colormaps["tab20"]
-    for j, coder in enumerate(coders):
-        xs = [i + (j - (len(coders) - 1) / 2) * width for i, s in enumerate(splits) if (s, coder) in cells]
-        ys = [cells[(s, coder)] for s in splits if (s, coder) in cells]
-        ax.bar(xs, ys, width=width, label=coder, color=cmap(j % 20))
-    ax.set_xticks(range(len(splits)), [f"node {s}" if s else "-" for s in splits])
-    ax.set_xlabel("split point")
-    ax.set_ylabel(metric)
-    ax.set_title(title)
-    ax.legend(fontsize=7, ncol=2, loc="center left", bbox_to_anchor=(1.0, 0.5))
-    ax.grid(axis="y", alpha=0.3)
-    return _png(figure)
+def _families(pts: list[dict[str, Any]]) -> list[str]:
+    first = {}
+    for p in sorted(pts, key=lambda p: p["view"].sort_key()):
+        first.setdefault(p["view"].family, len(first))
+    return sorted(first, key=first.get)
 
 
-def _lines_per_split(rows: list[dict[str, Any]], column: str, scale: float, title: str, xlabel: str,
-                     metric: str, log_x: bool, linestyle: str = "-") -> bytes:
-    series: dict[str, list[tuple[float, float, str]]] = defaultdict(list)
-    for split, coder, x, y in _values(rows, column):
-        series[split].append((x * scale, y, coder))
+def _rate_text(view: Any) -> str:
+    return "" if view.rate is None else str(view.rate)
+
+
+def _family_line(ax: Any, pts: list[dict[str, Any]], family: str, index: int, label_points: bool) -> None:
+    mine = sorted((p for p in pts if p["view"].family == family), key=lambda p: p["view"].sort_key())
+    ax.plot([p["x"] for p in mine], [p["y"] for p in mine], marker=MARKERS[index % len(MARKERS)],
+            color=COLOURS(index % 10), label=family_label(family), linewidth=1.2, markersize=4)
+    if label_points:
+        for p in mine:
+            if p["view"].rate is not None:
+                ax.annotate(_rate_text(p["view"]), (p["x"], p["y"]), textcoords="offset points", xytext=(3, 3),
+                            fontsize=6, color=COLOURS(index % 10))
+
+
+def _finish(ax: Any, title: str, xlabel: str, ylabel: str, log_x: bool = False, legend: bool = True) -> None:
+    if log_x:
+        ax.set_xscale("log")
+    ax.set_xlabel(xlabel, fontsize=8)
+    ax.set_ylabel(ylabel, fontsize=8)
+    ax.set_title(title, fontsize=9)
+    ax.tick_params(labelsize=7)
+    ax.grid(alpha=0.3, which="both")
+    if legend and ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7)
+
+
+def _grid(count: int, width: float = 3.6, height: float = 3.0) -> tuple[Figure, list[Any]]:
+    """A grid of at most 4 panels per line with fixed margins in inches (a constrained layout costs seconds on a
+    7-panel grid): room for the suptitle above, the x labels below each panel."""
+    columns = min(count, 4)
+    rows = math.ceil(count / columns)
+    total = height * rows + 0.5
+    figure = Figure(figsize=(width * columns, total))
+    axes = figure.subplots(rows, columns, squeeze=False).ravel().tolist()
+    figure.subplots_adjust(left=0.5 / (width * columns), right=1 - 0.15 / (width * columns), bottom=0.5 / total,
+                           top=1 - 0.75 / total, wspace=0.3, hspace=0.5)
+    for ax in axes[count:]:
+        ax.set_visible(False)
+    return figure, axes[:count]
+
+
+def metric_by_split(rows: list[dict[str, Any]], title: str, metric: str) -> bytes | None:
+    """Figs. 1-2: metric per split point; a panel per family, a line per rate point (short legend)."""
+    pts = [p for p in points(rows, "rec_perf") if p["split"]]
+    if not pts:
+        return None
+    splits = sorted({p["split"] for p in pts}, key=split_sort_key)
+    families = _families(pts)
+    single = [f for f in families if all(p["view"].rate is None for p in pts if p["view"].family == f)]
+    panels = ([("single-point coders", single)] if single else []) + [(family_label(f), [f]) for f in families
+                                                                    if f not in single]
+    figure, axes = _grid(len(panels))
+    for ax, (name, members) in zip(axes, panels):
+        mine = sorted((p for p in pts if p["view"].family in members), key=lambda p: p["view"].sort_key())
+        labels = list(dict.fromkeys(p["view"].label for p in mine))
+        cmap = matplotlib.colormaps["viridis"]
+        for j, label in enumerate(labels):
+            by_split = {p["split"]: p["y"] for p in mine if p["view"].label == label}
+            xs = [i for i, s in enumerate(splits) if s in by_split]
+            ax.plot(xs, [by_split[splits[i]] for i in xs], marker=MARKERS[j % len(MARKERS)], markersize=4,
+                    color=cmap(j / max(1, len(labels) - 1)) if len(labels) > 1 else COLOURS(0),
+                    label=label.split(" ", 1)[-1] if len(members) == 1 else label, linewidth=1)
+        ax.set_xticks(range(len(splits)), splits)
+        _finish(ax, name, "split point (node index)", metric)
+        if len(labels) > 5:
+            ax.legend(fontsize=6, ncol=2)
+    figure.suptitle(title, fontsize=10)
+    return png(figure, tight=False)
+
+
+def rd_per_split(rows: list[dict[str, Any]], title: str, metric: str) -> bytes | None:
+    """Figs. 3-4: per split point, metric against size, one line per family, rate points labelled."""
+    column, xlabel = size_column(rows)
+    pts = [p for p in points(rows, column) if p["split"] and p["x"] > 0]
+    if not pts:
+        return None
+    splits = sorted({p["split"] for p in pts}, key=split_sort_key)
+    families = _families(pts)
+    figure, axes = _grid(len(splits))
+    for ax, split in zip(axes, splits):
+        mine = [p for p in pts if p["split"] == split]
+        for index, family in enumerate(families):
+            if any(p["view"].family == family for p in mine):
+                _family_line(ax, mine, family, index, label_points=True)
+        _finish(ax, f"split at node {split}", xlabel, metric, log_x=True, legend=ax is axes[0])
+    figure.suptitle(title, fontsize=10)
+    return png(figure, tight=False)
+
+
+def _lines_per_split(pts: list[dict[str, Any]], title: str, xlabel: str, metric: str, log_x: bool,
+                     linestyle: str) -> bytes | None:
+    if not pts:
+        return None
+    series: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for p in pts:
+        series[p["split"]].append((p["x"], p["y"]))
     figure = Figure(figsize=(7.5, 4.5))
     ax = figure.add_subplot()
     for j, split in enumerate(sorted(series, key=split_sort_key)):
-        points = sorted(series[split])
-        ax.plot([p[0] for p in points], [p[1] for p in points], marker=MARKERS[j % len(MARKERS)],
-                linestyle=linestyle, label=f"split node {split}" if split else "no split")
-    if log_x:
-        ax.set_xscale("log")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(metric)
-    ax.set_title(title)
-    ax.grid(alpha=0.3, which="both")
+        xy = sorted(series[split])
+        ax.plot([p[0] for p in xy], [p[1] for p in xy], marker=MARKERS[j % len(MARKERS)], markersize=4,
+                linestyle=linestyle, color=COLOURS(j % 10), label=f"split node {split}")
+    _finish(ax, title, xlabel, metric, log_x=log_x, legend=False)
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
-    return _png(figure)
+    return png(figure)
 
 
-def metric_vs_size(rows: list[dict[str, Any]], title: str, metric: str) -> bytes:
-    return _lines_per_split(rows, "rec_size", 1.0, title, "compressed intermediate size (bytes)", metric, True)
+def metric_vs_size(rows: list[dict[str, Any]], title: str, metric: str) -> bytes | None:
+    """Figs. 5-8: one line per split point through all coders, by size."""
+    column, xlabel = size_column(rows)
+    pts = [p for p in points(rows, column) if p["split"] and p["x"] > 0]
+    return _lines_per_split(pts, title, xlabel, metric, True, "-")
 
 
-def metric_vs_ratio(rows: list[dict[str, Any]], title: str, metric: str) -> bytes:
-    return _lines_per_split(rows, "compress_ratio", 100.0, title,
-                            "compressed / uncompressed intermediate size (%)", metric, False, linestyle="none")
+def metric_vs_ratio(rows: list[dict[str, Any]], title: str, metric: str) -> bytes | None:
+    """Figs. 9-10: metric against compressed/uncompressed size in percent, per split."""
+    pts = [p for p in points(rows, "compress_ratio", 100.0) if p["split"]]
+    return _lines_per_split(pts, title, "compressed / uncompressed intermediate size (%)", metric, False, "none")
 
 
-def metric_vs_csize(rows: list[dict[str, Any]], title: str, metric: str) -> bytes:
-    """Seed 001 Fig. 10.1.9-1: (cSize, metric) per codec family, anchor value as a dashed line."""
-    series: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    anchors = set()
-    for row in rows:
-        x, y = as_float(row.get("compress_ratio")), as_float(row.get("rec_perf"))
-        anchor = as_float(row.get("anc_perf"))
-        if anchor is not None:
-            anchors.add(anchor)
-        if x is not None and y is not None:
-            series[coder_family(str(row["coder_name"]))].append((x, y))
+def metric_vs_csize(rows: list[dict[str, Any]], title: str, metric: str) -> bytes | None:
+    """Seed 001 Fig. 10.1.9-1: (cSize, metric) per family, rate points labelled, anchor as a dashed line."""
+    pts = points(rows, "compress_ratio")
+    if not pts:
+        return None
+    anchors = sorted({a for a in (as_float(r.get("anc_perf")) for r in rows if is_coder_row(r)) if a is not None})
     figure = Figure(figsize=(7.0, 4.5))
     ax = figure.add_subplot()
-    for j, family in enumerate(sorted(series)):
-        points = sorted(series[family])
-        ax.plot([p[0] for p in points], [p[1] for p in points], marker=MARKERS[j % len(MARKERS)], label=family)
-    for value in sorted(anchors):
+    for index, family in enumerate(_families(pts)):
+        _family_line(ax, pts, family, index, label_points=True)
+    for value in anchors:
         ax.axhline(value, linestyle="--", color="grey", linewidth=1)
     if anchors:
         ax.plot([], [], linestyle="--", color="grey", label=f"{metric} anchor")
-    ax.set_xlabel("cSize = compressed size / anchor size")
-    ax.set_ylabel(metric)
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    if series or anchors:
-        ax.legend(fontsize=7)
-    return _png(figure)
+    _finish(ax, title, "cSize = compressed size / anchor size", metric)
+    return png(figure)

@@ -1,9 +1,15 @@
-"""Evaluation scenarios (seed 001 §2.1.2.4): one module per scenario, registered in ``SCENARIOS``.
+"""Scenarios: one module per scenario (or family base), registered in ``SCENARIOS``; see base.py.
 
-    scenario = SCENARIOS.get("asr")(AsrOptions(model_name="asr_small"))
+    @SCENARIOS.register("ssd")          # the registered name is the class's ``name``, the matrix file
+    class SsdScenario(Scenario): ...    # matrix/ssd.yaml, the pytest marker and the references key
 """
 from harness.registry import Registry, import_submodules
 
-SCENARIOS: Registry = Registry("scenario")
+
+def _name_scenario(name: str, cls: type) -> None:
+    cls.name = name
+
+
+SCENARIOS: Registry = Registry("scenario", on_register=_name_scenario)
 
 import_submodules(__name__)

@@ -1,24 +1,157 @@
-"""The Scenario interface of seed 001 Fig. 2.1.2.4-1, as an abstract base class."""
+"""The one Scenario interface (seed 001 §2.1.2.4, widened to every task of the suite).
+
+A scenario is one registered class (``@SCENARIOS.register(name)``) plus one matrix file
+``matrix/<name>.yaml`` plus its references under ``references/expected_metrics.json[name]``. The same name is
+the pytest marker. A scenario
+
+* declares the keys its matrix may hold (``matrix_keys``; any other key is an error, see harness.matrix),
+* builds its cells from the matrix (:meth:`Scenario.cells`; cheap, no model is loaded at collection),
+* declares its metrics (:class:`Metric`: unit, direction, whether it gates against the references),
+* names the assets a cell needs and why it cannot run (:meth:`Scenario.missing_reason` -> skip reason),
+* runs one cell (:meth:`Scenario.run_cell`) and checks what is specific to it (:meth:`Scenario.check_cell`).
+
+The generic test (harness.pytest_plugin.cells) turns every cell of every registered scenario into one test id,
+compares the gating metrics with the reference at ``cell.reference_key`` and writes one results row built
+from the cell's identity (its axes are results columns) plus the outcome's columns.
+
+Two families are built on it: split inference (harness.scenarios.ssd; PoseNet next) and model coding
+(:class:`ModelCodingScenario` in harness.scenarios.model_coding, which keeps the seed's get_model /
+download_data_and_models / get_perf methods).
+"""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Mapping, Sequence
+
+# Results columns that name a cell; a scenario's axes use these names where they apply so that the row of a
+# cell is its identity (seed 001 table 2.1.2.3-1 R-parameters plus ``device`` and ``split``).
+IDENTITY_COLUMNS = ("scenario_name", "model_name", "data_set_name", "device", "split", "coder_name")
+# how an axis value reads in test ids and reference keys where the bare value would not explain itself
+AXIS_LABELS = {"split": "split{}"}
+
+
+def axis_label(axis: str, value: Any) -> str:
+    return AXIS_LABELS.get(axis, "{}").format(value)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One measured quantity of a scenario.
+
+    ``unit``: how values are stored (``percent`` for every AP/mAP/WER-as-percent figure, ``fraction``,
+    ``bytes``, ``s``, ``kbit/image``). ``higher_is_better``: the direction (None for sizes and timings that
+    are not a quality). ``gates``: compared with the reference within tolerances.yaml.
+    """
+
+    name: str
+    unit: str
+    higher_is_better: bool | None = None
+    gates: bool = True
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One point of a scenario's matrix: ordered (axis, value) pairs. Its identity gives the test id, the
+    reference key and the identity columns of the results row, so the three can never disagree."""
+
+    scenario: str
+    axes: tuple[tuple[str, Any], ...]
+    marks: tuple[str, ...] = ()  # extra pytest markers (e.g. "slow"); the scenario's own marker is implied
+
+    def __getitem__(self, axis: str) -> Any:
+        for name, value in self.axes:
+            if name == axis:
+                return value
+        raise KeyError(f"cell {self.id} has no axis {axis!r}; axes: {', '.join(n for n, _ in self.axes)}")
+
+    def get(self, axis: str, default: Any = None) -> Any:
+        return next((value for name, value in self.axes if name == axis), default)
+
+    @property
+    def id(self) -> str:
+        """The pytest id: scenario then the axis values in order, joined by '-'."""
+        return "-".join([self.scenario, *(axis_label(axis, value) for axis, value in self.axes)])
+
+    @property
+    def reference_key(self) -> list[str]:
+        """Where the cell's reference lives: ``[scenario, "v1/v2/..."]`` in references/expected_metrics.json."""
+        return [self.scenario, "/".join(axis_label(axis, value) for axis, value in self.axes)]
+
+    def identity_row(self) -> dict[str, Any]:
+        return {"scenario_name": self.scenario, **dict(self.axes)}
+
+
+@dataclass
+class CellOutcome:
+    """What running a cell gives: ``metrics`` are compared with the reference (only the scenario's gating
+    metrics are), ``columns`` go to the results row beside the cell's identity."""
+
+    metrics: dict[str, Any]
+    columns: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What a scenario may read of the run: user assets, devices, where side outputs (predictions, plots) go."""
+
+    data_dir: Path | None = None
+    devices: tuple[str, ...] = ("cpu",)
+    results_dir: Path = Path("results")
+    options: Mapping[str, Any] = field(default_factory=dict)  # e.g. executor settings
 
 
 class Scenario(ABC):
-    """A model-compression scenario: provides the anchor model and measures a model's performance."""
+    """Base of every scenario. Subclasses set ``name`` through the registry, ``metrics`` and ``matrix_keys``."""
 
-    metric_name: str = "MetricOfScenario"
+    name: ClassVar[str] = ""
+    family: ClassVar[str] = ""  # "split_inference" | "model_coding" | "coding" | ...
+    description: ClassVar[str] = ""
+    metrics: ClassVar[tuple[Metric, ...]] = ()
+    #: matrix key -> what it means; ``scenario`` is always allowed; keys not here are an error
+    matrix_keys: ClassVar[Mapping[str, str]] = {}
+    #: keys that must be present
+    required_matrix_keys: ClassVar[Sequence[str]] = ()
+    #: where the matrix file is (None: ``matrix/<name>.yaml``); a scenario outside the repository sets it
+    matrix_path: ClassVar[Path | None] = None
+
+    def __init__(self, matrix: Mapping[str, Any], context: RunContext) -> None:
+        """Cheap: keep the matrix and the context; load models and data lazily in :meth:`run_cell`."""
+        self.matrix = matrix
+        self.context = context
+
+    # --- declared ------------------------------------------------------------------------------------
+    @classmethod
+    def metric(cls, name: str) -> Metric:
+        for metric in cls.metrics:
+            if metric.name == name:
+                return metric
+        raise KeyError(f"scenario {cls.name!r} declares no metric {name!r}; "
+                       f"known: {', '.join(m.name for m in cls.metrics)}")
+
+    @classmethod
+    def gating_metrics(cls) -> list[str]:
+        return [m.name for m in cls.metrics if m.gates]
+
+    # --- cells ---------------------------------------------------------------------------------------
+    @abstractmethod
+    def cells(self) -> list[Cell]:
+        """Every cell of the matrix, for the devices of the context, in a stable order."""
+
+    def missing_reason(self, cell: Cell) -> str | None:
+        """Why the cell cannot run here (names the file to provide and where), or None."""
+        return None
 
     @abstractmethod
-    def get_model(self, pre_trained: bool = True) -> Any:
-        """The anchor model (pre-trained) or the same architecture un-initialised."""
+    def run_cell(self, cell: Cell) -> CellOutcome:
+        """Measure one cell."""
 
-    @abstractmethod
-    def download_data_and_models(self) -> None:
-        """Make sure models and data are available. This suite never downloads: it raises an error that says
-        which file to provide and where."""
+    def check_cell(self, cell: Cell, outcome: CellOutcome) -> None:
+        """Independent checks specific to the scenario (e.g. a lossless coder reproduces the anchor); raise
+        AssertionError. Runs before the reference comparison, also under --update-references."""
 
-    @abstractmethod
-    def get_perf(self, model: Any, partition: str = "test", enforce_higher_is_better: bool = False) -> tuple[float, float]:
-        """(performance, inference plus measurement time in seconds) on the "test" or "valid" partition."""
+    def gated(self, outcome: CellOutcome) -> dict[str, Any]:
+        """The metrics of an outcome that are compared with references."""
+        names = set(self.gating_metrics())
+        return {k: v for k, v in outcome.metrics.items() if k in names}

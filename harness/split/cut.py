@@ -12,7 +12,7 @@ from pathlib import Path
 import onnx
 from onnx import helper
 
-from harness.references import atomic_write
+from harness.files import atomic_write
 from harness.split.graph import ModelSource, SplitError, load_model, node_inputs
 from harness.split.plan import SplitPlan
 

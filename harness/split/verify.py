@@ -25,6 +25,21 @@ class OutputAgreement:
     bit_exact: bool
 
 
+def squared_error(reference: np.ndarray, other: np.ndarray) -> tuple[float, float]:
+    """(sum((other - reference)^2), sum(reference^2)) in float64: the two sums of an NMSE. They add up over
+    tensors and images, so a sharded run sums them (in image order) before the one division of :func:`nmse`."""
+    ref = np.asarray(reference).astype(np.float64)
+    diff = np.asarray(other).astype(np.float64) - ref
+    return float(np.sum(diff * diff)), float(np.sum(ref * ref))
+
+
+def nmse(error_sq: float, reference_sq: float) -> float:
+    """Normalised MSE from the sums of :func:`squared_error`; 0 when both are 0, inf for error on silence."""
+    if reference_sq == 0.0:
+        return 0.0 if error_sq == 0.0 else float("inf")
+    return error_sq / reference_sq
+
+
 def compare_outputs(full: np.ndarray, split: np.ndarray, name: str = "") -> OutputAgreement:
     """Agreement of one output; a shape mismatch (e.g. a different number of detections) is infinitely bad."""
     a = np.asarray(full)
@@ -33,12 +48,9 @@ def compare_outputs(full: np.ndarray, split: np.ndarray, name: str = "") -> Outp
         return OutputAgreement(name, float("inf"), float("inf"), False)
     if a.size == 0:
         return OutputAgreement(name, 0.0, 0.0, True)
-    a64, b64 = a.astype(np.float64), b.astype(np.float64)
-    diff = a64 - b64
-    energy = float(np.sum(a64 * a64))
-    error = float(np.sum(diff * diff))
-    nmse = error / energy if energy > 0 else (0.0 if error == 0 else float("inf"))
-    return OutputAgreement(name, float(np.max(np.abs(diff))), nmse, bool(np.array_equal(a, b)))
+    error, energy = squared_error(a, b)
+    max_abs = float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64))))
+    return OutputAgreement(name, max_abs, nmse(error, energy), bool(np.array_equal(a, b)))
 
 
 # onnxruntime's "all" level adds x86 layout transforms (NCHWc) whose reorders differ on either side of a cut:

@@ -2,16 +2,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
-
 import pytest
 import torch
 import torchaudio
 
 from harness.asr import pretrained
 from harness.scenarios import SCENARIOS
-from harness.scenarios.asr import AsrOptions
-from harness.scenarios.base import Scenario
+from harness.scenarios.asr import AsrOptions, AsrTask
+from harness.scenarios.model_coding import ModelCodingScenario, SeedScenario
 
 pytestmark = pytest.mark.asr
 
@@ -24,9 +22,10 @@ def empty_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return hub
 
 
-def test_registered_with_the_seed_interface() -> None:
+def test_registered_in_the_model_coding_family_with_the_seed_interface() -> None:
     cls = SCENARIOS.get("asr")
-    assert issubclass(cls, Scenario) and cls.metric_name == "wer"
+    assert issubclass(cls, ModelCodingScenario) and cls.metric("wer").higher_is_better is False
+    assert issubclass(AsrTask, SeedScenario) and AsrTask.metric_name == "wer"
 
 
 @pytest.mark.parametrize("opts, message", [
@@ -36,7 +35,7 @@ def test_registered_with_the_seed_interface() -> None:
 ])
 def test_bad_options(opts: AsrOptions, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        SCENARIOS.get("asr")(opts)
+        AsrTask(opts)
 
 
 @pytest.mark.parametrize("model_name, bundle", [("wav2vec2_asr_base_960h", "WAV2VEC2_ASR_BASE_960H"),
@@ -47,7 +46,7 @@ def test_missing_weights_name_the_file_and_never_download(model_name: str, bundl
         raise AssertionError("attempted a download")
 
     monkeypatch.setattr(torch.hub, "download_url_to_file", no_network)
-    scenario = SCENARIOS.get("asr")(AsrOptions(model_name, "librispeech", tmp_path))
+    scenario = AsrTask(AsrOptions(model_name, "librispeech", tmp_path))
     file_name = Path(getattr(torchaudio.pipelines, bundle)._path).name
     with pytest.raises(FileNotFoundError, match=f"provide {file_name} .* in {tmp_path}"):
         scenario.download_data_and_models()
@@ -56,7 +55,7 @@ def test_missing_weights_name_the_file_and_never_download(model_name: str, bundl
 
 
 def test_untrained_model_needs_no_file(tmp_path: Path, empty_hub: Path) -> None:
-    scenario = SCENARIOS.get("asr")(AsrOptions("wav2vec2_asr_base_960h", "librispeech", tmp_path))
+    scenario = AsrTask(AsrOptions("wav2vec2_asr_base_960h", "librispeech", tmp_path))
     model = scenario.get_model(pre_trained=False)
     emissions, _ = model(torch.zeros(1, 16000))
     assert emissions.shape[-1] == 29
@@ -70,7 +69,7 @@ def test_local_weight_file_is_loaded_without_network(tmp_path: Path, empty_hub: 
     params = {**pretrained.bundle("WAV2VEC2_ASR_BASE_960H")._params, "aux_num_out": 32}
     source = torchaudio.models.wav2vec2_model(**params)
     torch.save(source.state_dict(), tmp_path / pretrained.weight_file_name("WAV2VEC2_ASR_BASE_960H"))
-    scenario = SCENARIOS.get("asr")(AsrOptions("wav2vec2_asr_base_960h", "librispeech", tmp_path))
+    scenario = AsrTask(AsrOptions("wav2vec2_asr_base_960h", "librispeech", tmp_path))
     loaded = scenario.get_model(pre_trained=True)
     state = loaded.state_dict()
     keep = [0] + list(range(4, 32))
@@ -79,14 +78,15 @@ def test_local_weight_file_is_loaded_without_network(tmp_path: Path, empty_hub: 
 
 
 def test_embedded_has_no_valid_partition() -> None:
-    scenario = SCENARIOS.get("asr")(AsrOptions())
+    scenario = AsrTask(AsrOptions())
     with pytest.raises(ValueError, match="only a 'test' partition"):
         scenario.dataset("valid")
 
 
-def test_get_perf_higher_is_better(asr_anchor: Callable) -> None:
-    opts, anchor = asr_anchor("asr_small", "cpu")
-    scenario = SCENARIOS.get("asr")(opts)
-    accuracy, seconds = scenario.get_perf(anchor.model, "test", enforce_higher_is_better=True)
-    assert accuracy == pytest.approx(1.0 - anchor.perf) and seconds > 0
-    assert scenario.last_wer.reference_words > 500
+def test_get_perf_higher_is_better() -> None:
+    task = AsrTask(AsrOptions())
+    model = task.get_model(pre_trained=True)
+    wer, _ = task.get_perf(model, "test")
+    accuracy, seconds = task.get_perf(model, "test", enforce_higher_is_better=True)
+    assert accuracy == pytest.approx(1.0 - wer) and seconds > 0
+    assert task.last_wer.reference_words > 500

@@ -5,17 +5,18 @@ import pytest
 import torchaudio
 
 from harness.asr import pretrained
-from harness.scenarios.asr import load_matrix
+from harness.matrix import scenario_matrix
+from harness.scenarios.asr import AsrScenario
 from harness.scenarios.model_coding import anchor_size_bytes
 
 pytestmark = pytest.mark.asr
-MODELS = [name for name, entry in load_matrix()["models"].items() if entry["source"] == "torchaudio"]
+MODELS = [name for name, entry in scenario_matrix(AsrScenario)["models"].items() if entry["source"] == "torchaudio"]
 
 
 @pytest.mark.parametrize("model_name", MODELS)
 def test_param_count_and_size_match_table(model_name: str) -> None:
-    entry = load_matrix()["models"][model_name]
-    model = getattr(torchaudio.models, entry["constructor"])(aux_num_out=load_matrix()["aux_num_out"])
+    entry = scenario_matrix(AsrScenario)["models"][model_name]
+    model = getattr(torchaudio.models, entry["constructor"])(aux_num_out=scenario_matrix(AsrScenario)["aux_num_out"])
     num_params = sum(p.numel() for p in model.parameters())
     # table 10.1.4-1: numParam in millions to one decimal, sizeAnc = numParam * 32 bit in 10^6 bit, rounded
     assert round(num_params / 1e6, 1) == entry["num_param_m"]

@@ -227,3 +227,28 @@ def test_good_zip_extracts_and_refuses_to_overwrite(tmp_path):
     assert (tmp_path / "target" / "val" / "b" / "c.txt").read_bytes() == b"c"
     with pytest.raises(FileExistsError, match="already exist"):
         safe_extract(archive, tmp_path / "target")
+
+
+def _tar_of(path: Path, files: dict[str, bytes]) -> Path:
+    with tarfile.open(path, "w:gz") as bundle:
+        for name, content in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(content)
+            bundle.addfile(info, io.BytesIO(content))
+    return path
+
+
+def test_archives_sharing_a_top_folder_merge_but_never_overwrite(tmp_path):
+    """LibriSpeech's test-clean and dev-clean archives both unpack into LibriSpeech/ under one folder."""
+    target = tmp_path / "librispeech"
+    test = _tar_of(tmp_path / "test.tar.gz", {"LibriSpeech/README.TXT": b"r", "LibriSpeech/test-clean/a.txt": b"a"})
+    dev = _tar_of(tmp_path / "dev.tar.gz", {"LibriSpeech/dev-clean/b.txt": b"b"})
+    assert safe_extract(test, target) == ["LibriSpeech"]
+    assert safe_extract(dev, target) == ["LibriSpeech"]
+    assert (target / "LibriSpeech" / "test-clean" / "a.txt").read_bytes() == b"a"
+    assert (target / "LibriSpeech" / "dev-clean" / "b.txt").read_bytes() == b"b"
+    clash = _tar_of(tmp_path / "clash.tar.gz", {"LibriSpeech/new.txt": b"n", "LibriSpeech/README.TXT": b"other"})
+    with pytest.raises(FileExistsError, match="LibriSpeech/README.TXT"):
+        safe_extract(clash, target)
+    assert (target / "LibriSpeech" / "README.TXT").read_bytes() == b"r"
+    assert not (target / "LibriSpeech" / "new.txt").exists()  # all or nothing

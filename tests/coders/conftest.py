@@ -8,11 +8,21 @@ import pytest
 
 from harness.coders import decode_any, make_coder
 
-from .features import relu_features
+from harness.datasets.relu_features import relu_features
 
-# the QP list of seed 000 and the Q-layer bit depths of seed 002
-SEED_QPS = (-38, -26, -18, -14, -10, -6, -4, 0)
-QLAYER_BITS = (8, 10, 12)
+
+def matrix_rates(coder_name: str) -> tuple:
+    """The rate points of one coder family in matrix/coders.yaml (the one source of QPs and bit depths):
+    seed 000's NNCodec QP list, seed 002's Q-layer bit depths."""
+    from harness.matrix import scenario_matrix
+    from harness.scenarios.coders import CodersScenario
+
+    coders = [make_coder(spec) for spec in scenario_matrix(CodersScenario)["coders"]]
+    return tuple(dict.fromkeys(c.rate for c in coders if c.name == coder_name and c.rate is not None))
+
+
+SEED_QPS = matrix_rates("nncodec")
+QLAYER_BITS = matrix_rates("qlayer")
 
 
 @pytest.fixture(scope="session", autouse=True)

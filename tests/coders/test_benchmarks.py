@@ -8,7 +8,7 @@ import pytest
 
 from harness.coders import decode_any, make_coder
 
-from .features import relu_features
+from harness.datasets.relu_features import relu_features
 
 pytestmark = [pytest.mark.coders, pytest.mark.benchmark]
 

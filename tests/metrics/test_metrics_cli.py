@@ -9,7 +9,7 @@ import pytest
 
 from harness.metrics import score
 from harness.metrics.coco_data import load_detections, load_ground_truth
-from harness.references import REPO_ROOT
+from harness.files import REPO_ROOT
 
 GT = {"images": [{"id": 1}, {"id": 2}],
       "categories": [{"id": 1, "name": "person"}, {"id": 2, "name": "car"}],

@@ -1,12 +1,12 @@
-"""The suite's pytest options, markers and the merge of per-worker results under pytest-xdist."""
+"""The suite's pytest plugin (entry point ``pytest11: harness``): options, markers, the merge of per-worker
+results under pytest-xdist, options pointing outside the repository, and a toy scenario and coder registered
+from a temporary directory running through the generic cell test."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
 import pytest
-
-from harness.references import REPO_ROOT
 
 pytest_plugins = ["pytester"]
 
@@ -19,10 +19,12 @@ def test_cell(i, record_result, device):
 """
 
 
+TOY = Path(__file__).with_name("toy")
+
+
 @pytest.fixture
 def suite(pytester: pytest.Pytester) -> pytest.Pytester:
-    pytester.makeconftest((REPO_ROOT / "conftest.py").read_text())
-    pytester.makefile(".yaml", tolerances="default: {abs: 0}\n")
+    # nothing copied in: the plugin is loaded through its entry point, wherever pytest roots itself
     return pytester
 
 
@@ -67,4 +69,56 @@ def test_bad_data_dir_is_a_usage_error(suite: pytest.Pytester, tmp_path: Path):
     suite.makepyfile(test_demo="def test_x(data_dir):\n    pass\n")
     result = suite.runpytest_subprocess("--data-dir", str(tmp_path / "missing"))
     assert result.ret != 0
-    result.stdout.fnmatch_lines(["*--data-dir*is not a directory*"])
+    result.stderr.fnmatch_lines(["*--data-dir*is not a directory*"])
+
+
+def test_folder_options_outside_the_repository_parse_in_both_forms(suite: pytest.Pytester, tmp_path: Path):
+    data = tmp_path / "assets"
+    data.mkdir()
+    suite.makepyfile(test_demo="def test_x(data_dir, record_result):\n"
+                               "    print('DATA', data_dir)\n"
+                               "    record_result({'scenario_name': 'demo'})\n")
+    out = tmp_path / "out"
+    # space-separated values: pytest must not take the folder for a test path and root itself there
+    result = suite.runpytest_subprocess("--data-dir", str(data), "--results-dir", str(out), "-s")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines([f"*DATA {data}"])
+    assert (out / "results.csv").is_file()
+    result = suite.runpytest_subprocess(f"--data-dir={data}", f"--results-dir={out}2")
+    result.assert_outcomes(passed=1)
+    assert (tmp_path / "out2" / "results.csv").is_file()
+
+
+def _toy(suite: pytest.Pytester, matrix: str) -> None:
+    for module in ("toy_coder", "toy_scenario"):
+        suite.makepyfile(**{module: (TOY / f"{module}.py").read_text()})
+    suite.makeconftest("import toy_coder, toy_scenario  # noqa: F401  (registration)\n")
+    suite.makepyfile(test_toy="from harness.pytest_plugin.cells import test_cell  # noqa: F401\n")
+    suite.makefile(".yaml", toy=matrix)
+
+
+def test_toy_scenario_and_coder_from_a_temporary_directory_run_through_the_generic_test(suite: pytest.Pytester):
+    _toy(suite, "scenario: toy\nlength: 101\ncoders: [raw, 'toyround:step=2', 'toyround:step=8']\n")
+    refs = suite.path / "refs.json"
+    common = ["-m", "toy", "--references", str(refs), "-p", "no:cacheprovider", "--results-dir", "out", "-v"]
+    recorded = suite.runpytest_subprocess(*common, "--update-references")
+    recorded.assert_outcomes(passed=3)
+    recorded.stdout.fnmatch_lines(["*test_cell?toy-toyround:step=2? PASSED*"])
+    keys = json.loads(refs.read_text())["toy"]
+    assert sorted(keys) == ["raw", "toyround:step=2", "toyround:step=8"]
+    suite.runpytest_subprocess(*common).assert_outcomes(passed=3)
+    rows = json.loads((suite.path / "out" / "results.json").read_text())["rows"]
+    assert {r["coder_name"] for r in rows} == set(keys) and {r["status"] for r in rows} == {"pass"}
+    # a reference that the measurement no longer meets: one breach, counted by type in the summary
+    keys["toyround:step=8"]["rec_size"] += 1
+    refs.write_text(json.dumps({"toy": keys}))
+    breached = suite.runpytest_subprocess(*common)
+    breached.assert_outcomes(passed=2, failed=1)
+    breached.stdout.fnmatch_lines(["*toy: 2 passed, 1 failed, 0 errors, 0 skipped; 1 cells out of tolerance*"])
+
+
+def test_a_matrix_key_the_scenario_does_not_read_is_an_error(suite: pytest.Pytester):
+    _toy(suite, "scenario: toy\nlength: 5\ncoders: [raw]\ncoder: [fp16]\n")
+    result = suite.runpytest_subprocess("-m", "toy")
+    assert result.ret != 0
+    result.stdout.fnmatch_lines(["*toy.yaml: key(s) coder are not read by scenario 'toy'*"])

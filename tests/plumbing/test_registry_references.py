@@ -42,11 +42,43 @@ def test_registry_rejects_duplicate_names():
         things.register("x")(2)
 
 
-@given(expected=st.floats(-1e6, 1e6), delta=st.floats(0, 10), abs_tol=st.floats(0, 5), rel_tol=st.floats(0, 0.5))
-def test_tolerance_accepts_exactly_within_bound(expected, delta, abs_tol, rel_tol):
+@pytest.mark.parametrize("tol, measured, expected, accepted", [
+    (Tolerance(abs=0.5), 90.4, 90.0, True), (Tolerance(abs=0.5), 90.5, 90.0, True),
+    (Tolerance(abs=0.5), 90.51, 90.0, False), (Tolerance(abs=0.5), 89.4, 90.0, False),
+    (Tolerance(rel=0.01), 101.0, 100.0, True), (Tolerance(rel=0.01), 98.9, 100.0, False),
+    (Tolerance(rel=0.01), -101.0, -100.0, True),  # relative to the reference's magnitude
+    (Tolerance(abs=1.0, rel=0.1), 111.0, 100.0, True), (Tolerance(abs=1.0, rel=0.1), 111.5, 100.0, False),
+    (Tolerance(), 7, 7, True), (Tolerance(), 7.000001, 7, False),  # sizes: exact
+])
+def test_tolerance_known_answers(tol, measured, expected, accepted):
+    assert tol.accepts(measured, expected) is accepted
+
+
+@given(expected=st.floats(-1e6, 1e6), small=st.floats(0, 10), extra=st.floats(0, 10),
+       abs_tol=st.floats(0, 5), rel_tol=st.floats(0, 0.5))
+def test_tolerance_is_symmetric_and_monotonic(expected, small, extra, abs_tol, rel_tol):
     tol = Tolerance(abs=abs_tol, rel=rel_tol)
-    bound = abs_tol + rel_tol * abs(expected)
-    assert tol.accepts(expected + delta, expected) == (abs((expected + delta) - expected) <= bound)
+    assert tol.accepts(expected + small, expected) == tol.accepts(expected - small, expected)
+    if tol.accepts(expected + small + extra, expected):  # what a larger deviation passes, a smaller one passes
+        assert tol.accepts(expected + small, expected)
+    assert tol.accepts(expected, expected)
+
+
+def test_check_against_reference_raises_a_typed_breach_with_verdicts(tmp_path):
+    from harness.references import ReferenceBreach, check_against_reference
+
+    path = tmp_path / "refs.json"
+    tolerances = {"default": {"abs": 0.0}, "metrics": {"mAP": {"abs": 0.5}}}
+    with pytest.raises(ReferenceBreach, match="no reference at s/cell"):
+        check_against_reference(["s", "cell"], {"mAP": 90.0}, tolerances, path=path)
+    check_against_reference(["s", "cell"], {"mAP": 90.0, "rec_size": 100}, tolerances, update=True, path=path)
+    verdicts = check_against_reference(["s", "cell"], {"mAP": 90.3, "rec_size": 100}, tolerances, path=path)
+    assert [v.rsplit(": ", 1)[1] for v in verdicts] == ["pass", "pass"]
+    with pytest.raises(ReferenceBreach) as caught:
+        check_against_reference(["s", "cell"], {"mAP": 89.0, "rec_size": 100}, tolerances, path=path)
+    assert caught.value.key == "s/cell" and len(caught.value.breaches) == 1
+    assert caught.value.breaches[0].startswith("mAP: measured 89.0, reference 90.0")
+    assert sorted(v.rsplit(": ", 1)[1] for v in caught.value.verdicts) == ["FAIL", "pass"]
 
 
 def test_tolerance_nan_never_matches_a_number():

@@ -8,8 +8,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from harness.assetstore.paths import asset_path
 from harness.detection.detectors import COCO80_TO_91, DBOXES300_COCO, DETECTORS, AssetMissing
-from harness.detectors.default_boxes import default_boxes_xywh
+from harness.detection.ssd.default_boxes import default_boxes_xywh
 from harness.models import model_path
 
 pytestmark = pytest.mark.ssd
@@ -25,12 +26,18 @@ def test_coco_label_map_covers_the_80_detection_classes():
 
 
 def test_user_ssd_resnet_missing_says_what_to_provide(tmp_path):
-    with pytest.raises(AssetMissing, match="convert_ssd300_to_onnx"):
+    with pytest.raises(AssetMissing, match="convert_ssd300_to_onnx") as missing:
         DETECTORS.get("ssd_resnet")(tmp_path)
+    # the reason names the asset and the manifest's place under --data-dir
+    assert "'ssd_resnet'" in str(missing.value) and "models/ssd_resnet.onnx" in str(missing.value)
+    with pytest.raises(AssetMissing, match="--data-dir"):
+        DETECTORS.get("ssd_resnet")(None)
 
 
 def test_user_ssd_resnet_runs_end_to_end_on_the_built_architecture(tmp_path):
-    (tmp_path / "ssd_resnet.onnx").symlink_to(model_path("ssd_resnet"))
+    place = asset_path("ssd_resnet", tmp_path)
+    place.parent.mkdir(parents=True)
+    place.symlink_to(model_path("ssd_resnet_seeded"))
     detector = DETECTORS.get("ssd_resnet")(tmp_path)
     from harness.runtime import make_session
 

@@ -22,14 +22,30 @@ def embedded():
         pytest.skip(str(exc))
 
 
-def test_selection_is_the_first_perfect_images_in_order(embedded):
+@pytest.fixture(scope="module")
+def scores(embedded) -> list[tuple[int, float]]:
+    return list(image_scores(*embedded))
+
+
+def test_selection_is_the_first_perfect_images_in_order(embedded, scores):
     detector, dataset = embedded
-    scores = list(image_scores(detector, dataset))
     perfect = [image_id for image_id, value in scores if value == 100.0]
     if len(perfect) < 3:
         pytest.skip("the embedded detector is perfect on fewer than 3 images")
     assert select_perfect(detector, dataset, 3) == perfect[:3]
     assert all(0.0 <= value <= 100.0 for _, value in scores)
+
+
+def test_selection_reproduces_the_recorded_shapes50_selected_indices(embedded, scores):
+    """scripts/train_ssd_small.py recorded the selection over the held-out stream (stream index = image id - 1)
+    when it was made by a separate implementation; the one selection must find the same images among the
+    first 50, whose dataset is shapes50."""
+    from harness.detection.detectors import embedded_meta
+
+    recorded = embedded_meta()[1]["evaluation"]["selected"]["indices"]
+    expected = [index + 1 for index in recorded if index < len(embedded[1].image_ids())]
+    assert len(expected) >= 10
+    assert [image_id for image_id, value in scores if value == 100.0] == expected
 
 
 def test_selection_command_writes_list_or_fails_cleanly(embedded, tmp_path):

@@ -16,7 +16,7 @@ SEED000_SPLITS = [10, 30, 50, 70, 90, 110, 130]
 def planner() -> SplitPlanner:
     from harness.models import model_path
 
-    return SplitPlanner(model_path("ssd_resnet"))
+    return SplitPlanner(model_path("ssd_resnet_seeded"))
 
 
 @pytest.fixture(scope="module")

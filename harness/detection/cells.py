@@ -1,0 +1,131 @@
+"""What one cell (split point x coder) of the detection pipeline measures, per image and merged.
+
+A cell is a map over images and a reduce: :class:`ImageCoding` is one image's share (detections, sizes,
+the NMSE sums, times), a :class:`CellPartial` holds the images one shard coded, and :func:`merge_images`
+adds the shares up in dataset order, so a cell's :class:`CellResult` is identical however its images were
+sharded (issue 13's cluster executor) or ordered. Everything here is plain data, picklable.
+"""
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from harness.split.verify import nmse
+
+
+def kbpi_stats(coded_bytes: Sequence[int]) -> tuple[float, float]:
+    """(mean, standard deviation) of the kilobits per image (seed 002's KBPI) of per-image coded sizes.
+
+    Population form (divide by the number of images): the evaluation set is the whole population a cell is
+    measured on. Computed on the integer byte counts (statistics works in exact fractions), so equal sizes
+    give exactly 0."""
+    if not coded_bytes:
+        raise ValueError("KBPI of no image")
+    return sum(coded_bytes) * 8 / 1000 / len(coded_bytes), statistics.pstdev(coded_bytes) * 8 / 1000
+
+
+@dataclass
+class ImageCoding:
+    """One image of a cell: encode -> decode -> part 2 -> detections."""
+
+    image_id: int
+    rows: list[dict]  # COCO results rows
+    raw_bytes: int  # the cut tensors as stored (sum of nbytes)
+    coded_bytes: int  # the coder's bitstream, container included
+    feature_sq: list[tuple[float, float]]  # per cut tensor: (squared error, squared reference) sums
+    output_sq: list[tuple[float, float]]  # per model output, against the unsplit anchor
+    enc_time: float
+    dec_time: float
+    part2_time: float
+
+
+@dataclass
+class CellPartial:
+    """The images of one cell that one worker coded (any subset, any order)."""
+
+    split: int
+    coder: str  # canonical coder spec
+    images: list[ImageCoding]
+
+
+@dataclass
+class CellResult:
+    split: int
+    coder: str
+    metrics: dict[str, Any]  # calc_map / voc / coco figures
+    uncompressed_bytes: int
+    compressed_bytes: int
+    feature_nmse: float
+    output_nmse: float
+    enc_time: float
+    dec_time: float
+    part1_time: float
+    part2_time: float
+    metrics_time: float
+    detections: list[dict]
+    images: int
+    coded_bytes_per_image: list[int] = field(default_factory=list)  # in dataset order
+
+    @property
+    def compress_ratio(self) -> float:
+        return self.compressed_bytes / self.uncompressed_bytes
+
+    @property
+    def kbpi(self) -> float:
+        """Kilobits per image (seed 002's KBPI): mean over the images of the cell."""
+        return self.compressed_bytes * 8 / 1000 / self.images
+
+    @property
+    def kbpi_std(self) -> float:
+        """Standard deviation of the kilobits per image over the cell's images (see :func:`kbpi_stats`)."""
+        return kbpi_stats(self.coded_bytes_per_image)[1] if self.coded_bytes_per_image else 0.0
+
+
+@dataclass
+class MergedImages:
+    """The sums of a cell's images, in dataset order."""
+
+    rows: list[dict]
+    raw_bytes: int
+    coded_bytes: list[int]
+    feature_nmse: float
+    output_nmse: float
+    enc_time: float
+    dec_time: float
+    part2_time: float
+
+
+def merge_images(split: int, coder: str, order: Sequence[int], partials: Sequence[CellPartial]) -> MergedImages:
+    """Merge the partials of one cell; every image of ``order`` exactly once, nothing else.
+
+    Sums run image by image in ``order`` (and tensor by tensor within an image), the order of an unsharded
+    run, so the floating-point totals do not depend on how the images were sharded.
+    """
+    by_id: dict[int, ImageCoding] = {}
+    for partial in partials:
+        if (partial.split, partial.coder) != (split, coder):
+            raise ValueError(f"partial of cell split {partial.split} x {partial.coder} given to cell "
+                             f"split {split} x {coder}")
+        for image in partial.images:
+            if image.image_id in by_id:
+                raise ValueError(f"image {image.image_id} appears in more than one partial of cell {split} x {coder}")
+            by_id[image.image_id] = image
+    missing = [i for i in order if i not in by_id]
+    unknown = sorted(set(by_id) - set(order))
+    if missing or unknown:
+        raise ValueError(f"cell {split} x {coder}: partials miss image(s) {missing[:5]} / hold unknown image(s) "
+                         f"{unknown[:5]}; every dataset image must be coded exactly once")
+    rows: list[dict] = []
+    raw = 0
+    feat_err = feat_ref = out_err = out_ref = enc = dec = part2 = 0.0
+    for image in (by_id[i] for i in order):
+        rows += image.rows
+        raw += image.raw_bytes
+        for err, ref in image.feature_sq:
+            feat_err, feat_ref = feat_err + err, feat_ref + ref
+        for err, ref in image.output_sq:
+            out_err, out_ref = out_err + err, out_ref + ref
+        enc, dec, part2 = enc + image.enc_time, dec + image.dec_time, part2 + image.part2_time
+    return MergedImages(rows, raw, [by_id[i].coded_bytes for i in order], nmse(feat_err, feat_ref),
+                        nmse(out_err, out_ref), enc, dec, part2)

@@ -1,0 +1,148 @@
+"""The executor in a pytest session: options, one executor per run, the progress line, executor.json.
+
+Loaded with the suite's plugin (harness.pytest_plugin lists it in ``pytest_plugins``). The generic cell test
+asks :func:`cell_outcome` for each cell; on the first cell of a scenario the executor is told every selected
+cell of that scenario (after ``-m``/``-k``), so the ``ray`` executor can start the whole sweep at once.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.executors import DEFAULT_SHARD_SIZE, Executor, Progress, make_executor
+from harness.scenarios.base import Cell, CellOutcome, Scenario
+
+EXECUTOR_KEY = pytest.StashKey[Executor]()
+PROGRESS_KEY = pytest.StashKey[Progress]()
+PLANNED_KEY = pytest.StashKey[set]()
+CELL_TEST = "::test_cell["  # node ids of the generic cell test (harness.pytest_plugin.cells)
+
+
+def add_options(group: Any) -> None:
+    """The executor options (called from harness.pytest_plugin's pytest_addoption)."""
+    group.addoption("--executor", default="local", choices=["local", "ray"],
+                    help="where cells run: local (default, in the test process / xdist workers) or ray (sharded "
+                         "by image over a Ray cluster; run without -n)")
+    group.addoption("--ray-address", default=None,
+                    help="Ray cluster to join (host:port, 'auto', ray://...); default: start a local Ray instance")
+    group.addoption("--rerun", action="store_true",
+                    help="recompute every shard even when the shard store holds it (ray executor)")
+    group.addoption("--shard-size", type=int, default=DEFAULT_SHARD_SIZE,
+                    help=f"units (images) per Ray task (default {DEFAULT_SHARD_SIZE}); results do not depend on it")
+    group.addoption("--shard-store", type=Path, default=None,
+                    help="folder of the content-addressed shard store (default <cache>/shards); share it across "
+                         "runs to resume an interrupted run and make unchanged re-runs free")
+    group.addoption("--progress-every", type=float, default=30.0,
+                    help="seconds between progress lines (cells, shards, ETA); 0 turns them off")
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def _emitter(config: pytest.Config):
+    def emit(line: str) -> None:
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is None:
+            return
+        capture = config.pluginmanager.get_plugin("capturemanager")
+        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+            reporter.write_line(line)
+
+    return emit
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--executor", default="local") == "ray" and (config.getoption("numprocesses", default=None)
+                                                                     or _is_worker(config)):
+        raise pytest.UsageError("--executor ray spreads cells over the Ray cluster; run it without -n (xdist)")
+    if config.getoption("--shard-size", default=DEFAULT_SHARD_SIZE) < 1:
+        raise pytest.UsageError("--shard-size must be at least 1")
+    config.stash[PROGRESS_KEY] = Progress(interval=config.getoption("--progress-every", default=30.0),
+                                          emit=_emitter(config))
+    config.stash[PLANNED_KEY] = set()
+    if not _is_worker(config):
+        config.pluginmanager.register(ProgressCounter(config.stash[PROGRESS_KEY]), "harness-progress-counter")
+
+
+def executor_for(config: pytest.Config) -> Executor:
+    if EXECUTOR_KEY not in config.stash:
+        config.stash[EXECUTOR_KEY] = make_executor(
+            config.getoption("--executor"), address=config.getoption("--ray-address"),
+            shard_size=config.getoption("--shard-size"), store_root=config.getoption("--shard-store"),
+            rerun=config.getoption("--rerun"), progress=config.stash[PROGRESS_KEY])
+    return config.stash[EXECUTOR_KEY]
+
+
+def selected_cells(session: pytest.Session, scenario: Scenario) -> list[Cell]:
+    """The cells of ``scenario`` this session will run (selected items, assets present)."""
+    cells = []
+    for item in session.items:
+        cell = getattr(item, "callspec", None) and item.callspec.params.get("scenario_cell")
+        if isinstance(cell, Cell) and cell.scenario == scenario.name and not item.get_closest_marker("skip") \
+                and scenario.missing_reason(cell) is None:
+            cells.append(cell)
+    return cells
+
+
+def cell_outcome(request: pytest.FixtureRequest, scenario: Scenario, cell: Cell) -> CellOutcome:
+    """The outcome of ``cell`` from the run's executor (the call site in the generic cell test)."""
+    executor = executor_for(request.config)
+    planned = request.config.stash[PLANNED_KEY]
+    if scenario.name not in planned:
+        planned.add(scenario.name)
+        executor.plan(scenario, selected_cells(request.session, scenario))
+    return executor.outcome(scenario, cell)
+
+
+# --- progress ------------------------------------------------------------------------------------------
+class ProgressCounter:
+    """Counts finished cell tests on the process that sees every report (xdist controller or the only one)."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.progress.cells_total = sum(CELL_TEST in item.nodeid for item in session.items)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        self.progress.cells_total = max(self.progress.cells_total, sum(CELL_TEST in nodeid for nodeid in ids))
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        # a cell is done after its call, or at setup when it was skipped or errored there
+        if CELL_TEST in report.nodeid and (report.when == "call" or (report.when == "setup" and not report.passed)):
+            self.progress.cells_done += 1
+            self.progress.tick()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    progress = config.stash.get(PROGRESS_KEY, None)
+    if _is_worker(config) or progress is None or not progress.cells_total:
+        return
+    terminalreporter.write_line(progress.line().replace("ETA", "last ETA"))
+    executor = config.stash.get(EXECUTOR_KEY, None)
+    if executor is not None and executor.name != "local":
+        for node, stats in executor.summary().get("nodes", {}).items():
+            terminalreporter.write_line(f"node {node[:12]} ({stats['host']}): {stats['shards']} shards, "
+                                        f"{stats['units_per_s']} units/s, {stats['cell_units_per_s']} cell-units/s")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    executor = config.stash.get(EXECUTOR_KEY, None)
+    if executor is None:
+        return
+    try:
+        if not _is_worker(config) and executor.name != "local":
+            from harness.files import atomic_write_text
+
+            path = Path(config.getoption("--results-dir")) / "executor.json"
+            atomic_write_text(path, json.dumps(executor.summary(), indent=1, sort_keys=True) + "\n")
+    finally:
+        executor.close()

@@ -1,0 +1,196 @@
+"""The suite's pytest plugin, registered through the ``pytest11`` entry point of the package.
+
+Because it is an installed plugin (not a root conftest.py), its options exist before pytest picks a rootdir,
+so ``pytest -m ssd --data-dir /data/assets --results-dir /tmp/out`` parses with folders anywhere.
+
+* options ``--data-dir``, ``--device``, ``--results-dir``, ``--update-references`` and markers (static ones
+  below plus one per registered scenario);
+* the generic cell test (:mod:`harness.pytest_plugin.cells`) and the fixtures ``record_result`` and
+  ``check_reference`` for the scenario-specific tests;
+* results rows kept in ``config.stash``; under pytest-xdist each worker ships its rows to the controller
+  (``workeroutput``), which alone writes ``results.csv``/``results.json``;
+* reference breaches raised as :class:`harness.references.ReferenceBreach`, which the end-of-run summary
+  (:mod:`harness.pytest_plugin.summary`) counts by type, not by message text.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from harness.references import REFERENCES_PATH, check_against_reference, load_tolerances
+
+ROWS_KEY = pytest.StashKey[list]()
+BREACH_ATTRIBUTE = "harness_reference_breach"
+
+STATIC_MARKERS = {
+    "coders": "intermediate-data coder conformance",
+    "retinanet": "RetinaNet ResNet-50 FPN split-inference structure and split conformance",
+    "cuda": "needs a working CUDAExecutionProvider; skipped with a reason otherwise",
+    "slow": "long-running test",
+    "benchmark": "pytest-benchmark speed measurement, excluded from the default run (use -m benchmark)",
+}
+AREA_MARKERS = ("coders", "retinanet")  # markers that name an area of the suite in the end-of-run summary
+
+
+def scenario_markers() -> dict[str, str]:
+    """One marker per registered scenario, named like the scenario."""
+    from harness.scenarios import SCENARIOS
+
+    return {name: SCENARIOS.get(name).description or f"scenario {name}" for name in SCENARIOS.names()}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("harness", "FS_AI4Media conformance suite")
+    group.addoption("--data-dir", default=os.environ.get("HARNESS_DATA_DIR"), type=Path,
+                    help="directory with real assets laid out as `python -m harness assets verify` prints; "
+                         "when absent the embedded defaults are used")
+    group.addoption("--device", default="cpu", choices=["cpu", "cuda", "all"],
+                    help="execution device(s) of the inference runs (default: cpu)")
+    group.addoption("--results-dir", default=Path("results"), type=Path,
+                    help="where results.csv and results.json are written (default: ./results)")
+    group.addoption("--update-references", action="store_true",
+                    help="write measured metrics into the references file instead of comparing")
+    group.addoption("--references", default=None, type=Path,
+                    help="references file to gate against (default: the suite's references/expected_metrics.json; "
+                         "a member may keep and compare against its own record)")
+    # --- executor options (issue 13; owned by harness/executors): --executor --ray-address --rerun ... ---
+    from harness.executors.plugin import add_options
+
+    add_options(group)
+    # --- end executor options ---
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, help_text in {**STATIC_MARKERS, **scenario_markers()}.items():
+        config.addinivalue_line("markers", f"{name}: {help_text}")
+    config.stash[ROWS_KEY] = []
+    data_dir = config.getoption("--data-dir")
+    if data_dir is not None and not Path(data_dir).is_dir():
+        raise pytest.UsageError(f"--data-dir {data_dir} is not a directory")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Benchmarks stay out of the default run; ask for them with -m benchmark (or --benchmark-only).
+    markexpr = config.getoption("-m") or ""
+    if "benchmark" in markexpr or config.getoption("--benchmark-only", default=False):
+        return
+    skip = pytest.mark.skip(reason="benchmark: run with -m benchmark")
+    for item in items:
+        if "benchmark" in item.keywords:
+            item.add_marker(skip)
+
+
+def devices_for(config: pytest.Config) -> list[str]:
+    choice = config.getoption("--device")
+    return ["cpu", "cuda"] if choice == "all" else [choice]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    from harness.pytest_plugin.cells import parametrize_cells
+
+    if "scenario_cell" in metafunc.fixturenames:
+        parametrize_cells(metafunc)
+    elif "device" in metafunc.fixturenames:
+        # any other test asking for ``device`` runs once per selected device; cuda cases carry the cuda marker
+        params = [pytest.param(d, id=d, marks=[pytest.mark.cuda] if d == "cuda" else [])
+                  for d in devices_for(metafunc.config)]
+        metafunc.parametrize("device", params)
+
+
+@pytest.fixture(autouse=True)
+def _skip_cuda_without_gpu(request: pytest.FixtureRequest) -> None:
+    if request.node.get_closest_marker("cuda"):
+        from harness.runtime import cuda_unavailable_reason
+
+        reason = cuda_unavailable_reason()
+        if reason:
+            pytest.skip(f"CUDA: {reason}")
+
+
+@pytest.fixture(scope="session")
+def data_dir(pytestconfig: pytest.Config) -> Path | None:
+    path = pytestconfig.getoption("--data-dir")
+    return Path(path).resolve() if path else None
+
+
+@pytest.fixture(scope="session")
+def results_dir(pytestconfig: pytest.Config) -> Path:
+    return Path(pytestconfig.getoption("--results-dir"))
+
+
+@pytest.fixture(scope="session")
+def tolerances() -> dict[str, Any]:
+    return load_tolerances()
+
+
+def add_row(config: pytest.Config, nodeid: str, row: dict[str, Any]) -> None:
+    # rows of checks that involve no coder (structure, anchors) still name one, so every row is a cell
+    config.stash[ROWS_KEY].append({"test_id": nodeid, "coder_name": "none", **row})
+
+
+def references_path(config: pytest.Config) -> Path:
+    return Path(config.getoption("--references") or REFERENCES_PATH)
+
+
+@pytest.fixture
+def record_result(request: pytest.FixtureRequest) -> Callable[[dict[str, Any]], None]:
+    """Add one results row (a dict of columns) for this test."""
+    return lambda row: add_row(request.config, request.node.nodeid, row)
+
+
+@pytest.fixture
+def check_reference(request: pytest.FixtureRequest, tolerances: dict[str, Any]) -> Callable[[list[str], dict[str, Any]], None]:
+    """Compare measured metrics with the reference at a key path (raises ReferenceBreach), or store them with
+    --update-references."""
+
+    def check(keys: list[str], measured: dict[str, Any]) -> None:
+        verdicts = check_against_reference(keys, measured, tolerances,
+                                           update=request.config.getoption("--update-references"),
+                                           path=references_path(request.config))
+        if verdicts:
+            request.node.add_report_section("call", "tolerance verdicts", "\n".join(verdicts))
+
+    return check
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
+    from harness.references import ReferenceBreach
+
+    report = yield
+    if call.excinfo is not None and call.excinfo.errisinstance(ReferenceBreach):
+        report.user_properties.append((BREACH_ATTRIBUTE, True))
+    return report
+
+
+def _is_xdist_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    rows = config.stash.get(ROWS_KEY, [])
+    if _is_xdist_worker(config):
+        config.workeroutput["harness_rows"] = json.dumps(rows, default=str)  # type: ignore[attr-defined]
+        return
+    if rows:
+        from harness.environment import describe_environment
+        from harness.results import write_results
+
+        write_results(rows, Path(config.getoption("--results-dir")), describe_environment())
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    # Controller side of xdist: gather the rows each worker shipped.
+    payload = getattr(node, "workeroutput", {}).get("harness_rows")
+    if payload:
+        node.config.stash[ROWS_KEY].extend(json.loads(payload))
+
+
+# the end-of-run summary lives beside this module
+pytest_plugins = ["harness.pytest_plugin.summary", "harness.executors.plugin"]  # executors: issue 13

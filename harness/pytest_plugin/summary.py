@@ -1,0 +1,80 @@
+"""pytest plugin: one summary line per scenario at the end of a run, and the slowest combinations.
+
+Loaded with the suite's plugin (harness.pytest_plugin). It only reads what pytest already has on the controller,
+so it works the same under pytest-xdist: test reports (outcome, markers, duration, the ReferenceBreach flag the
+plugin puts in ``user_properties``) and the merged results rows in ``config.stash``.
+"""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import Any
+
+import pytest
+
+SLOWEST = 5
+
+
+def scenario_of(report: pytest.TestReport) -> str:
+    """The scenario marker of a test, else its tests/<area>/ folder."""
+    from harness.pytest_plugin import AREA_MARKERS, scenario_markers
+
+    keywords = getattr(report, "keywords", {}) or {}
+    for marker in [*scenario_markers(), *AREA_MARKERS]:
+        if marker in keywords:
+            return marker
+    parts = report.nodeid.split("::", 1)[0].split("/")
+    return parts[1] if len(parts) > 2 and parts[0] == "tests" else parts[0]
+
+
+def _outcome(report: pytest.TestReport) -> str | None:
+    if report.when == "call":
+        return "xfailed" if hasattr(report, "wasxfail") and report.skipped else report.outcome
+    if report.failed:
+        return "error"
+    if report.skipped:
+        return "skipped"
+    return None
+
+
+def _breached(report: pytest.TestReport) -> bool:
+    from harness.pytest_plugin import BREACH_ATTRIBUTE
+
+    return any(name == BREACH_ATTRIBUTE and value for name, value in getattr(report, "user_properties", []))
+
+
+def summarise(reports: list[pytest.TestReport]) -> dict[str, Counter]:
+    counts: dict[str, Counter] = defaultdict(Counter)
+    for report in reports:
+        outcome = _outcome(report)
+        if outcome is None:
+            continue
+        counts[scenario_of(report)][outcome] += 1
+        if report.failed and _breached(report):
+            counts[scenario_of(report)]["outside_tolerance"] += 1
+    return counts
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    if hasattr(config, "workerinput"):
+        return
+    reports = [r for key in ("passed", "failed", "skipped", "error", "xfailed", "xpassed")
+               for r in terminalreporter.stats.get(key, []) if isinstance(r, pytest.TestReport)]
+    if not reports:
+        return
+    from harness.pytest_plugin import ROWS_KEY
+
+    rows = config.stash.get(ROWS_KEY, [])
+    failing_rows = Counter(str(r.get("scenario_name", "")) for r in rows if r.get("status") == "fail")
+    terminalreporter.write_sep("=", "scenario summary")
+    for scenario, counts in sorted(summarise(reports).items()):
+        line = (f"{scenario}: {counts['passed']} passed, {counts['failed']} failed, {counts['error']} errors, "
+                f"{counts['skipped']} skipped; {counts['outside_tolerance']} cells out of tolerance")
+        if failing_rows.get(scenario):
+            line += f"; {failing_rows[scenario]} results rows with status fail"
+        terminalreporter.write_line(line)
+    calls = sorted((r for r in reports if r.when == "call"), key=lambda r: (-r.duration, r.nodeid))[:SLOWEST]
+    if calls:
+        terminalreporter.write_sep("-", f"slowest {len(calls)} combinations")
+        for report in calls:
+            terminalreporter.write_line(f"{report.duration:8.2f}s {report.nodeid}")

@@ -1,0 +1,145 @@
+"""Scenario ``ssd`` (seed 000, seed 001 §10.3; marker ``ssd``): split-inference detection accuracy matrix.
+
+Cells (matrix/ssd.yaml): detector/dataset x device x (the unsplit anchor, then split point x coder). A cell
+runs part 2 on the decoded intermediate data of the evaluation images (part 1 ran once per image for the
+whole sweep: harness.detection.pipeline) and gates calc_map (seed 000's metric), VOC and COCO accuracy and
+the coded sizes. Predictions of every cell are kept under ``<results-dir>/predictions/`` for re-scoring,
+as JSON and as the per-frame text of seed 001 §2.1.1.1.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Mapping
+
+from harness.coders import make_coder
+from harness.files import atomic_write_text
+from harness.scenarios import SCENARIOS
+from harness.scenarios.base import Cell, CellOutcome, Metric, RunContext, Scenario
+from harness.scenarios.ssd_shards import SsdShards
+
+ANCHOR = "anchor"
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.=-]+", "_", name)
+
+
+def keep_predictions(results_dir: Path, cell: Cell, rows: list[dict]) -> None:
+    """Detections of a cell as COCO JSON and as per-frame text (<label> <confidence> <x> <y> <w> <h>)."""
+    from harness.metrics.frame_text import FramePrediction, write_frame_predictions
+
+    folder = results_dir / "predictions" / _safe(f"{cell['model_name']}-{cell['data_set_name']}-{cell['device']}")
+    name = ANCHOR if cell["coder_name"] == ANCHOR else f"split{cell['split']}-{cell['coder_name']}"
+    atomic_write_text(folder / f"{_safe(name)}.json", json.dumps(rows))
+    frames: dict[int, list[FramePrediction]] = {}
+    for row in rows:
+        frames.setdefault(row["image_id"], []).append(FramePrediction(row["category_id"], row["score"], *row["bbox"]))
+    for image_id, predictions in frames.items():
+        write_frame_predictions(folder / _safe(name) / f"{image_id}.txt", predictions)
+
+
+@SCENARIOS.register("ssd")
+class SsdScenario(SsdShards, Scenario):  # SsdShards: sharding hooks for --executor ray (issue 13, ssd_shards.py)
+    family = "split_inference"
+    description = "ssd_resnet split-inference scenario (seed 000; embedded detector by default)"
+    metrics = (
+        Metric("calc_map", "percent", higher_is_better=True),
+        Metric("voc", "percent", higher_is_better=True),
+        Metric("AP", "fraction", higher_is_better=True),
+        Metric("AP50", "fraction", higher_is_better=True),
+        Metric("compressed_bytes", "bytes"),
+        Metric("uncompressed_bytes", "bytes"),
+        Metric("kbpi", "kbit/image", gates=False),
+    )
+    matrix_keys = {
+        "detectors": "list of {detector, dataset}: embedded default first, real assets with --data-dir",
+        "splits": "split indices; a split cuts BEFORE graph.node[index]",
+        "coders": "coder specs of the sweep",
+        "metric": "the accuracy metric named in results rows (calc_map, as seed 000)",
+    }
+    required_matrix_keys = ("detectors", "splits", "coders", "metric")
+
+    def __init__(self, matrix: Mapping[str, Any], context: RunContext) -> None:
+        super().__init__(matrix, context)
+        if matrix["metric"] not in self.gating_metrics():
+            raise ValueError(f"matrix/ssd.yaml: metric {matrix['metric']!r} is not one of {self.gating_metrics()}")
+        self.splits = [int(s) for s in matrix["splits"]]
+        self.coders = [make_coder(spec).spec for spec in matrix["coders"]]
+        self._pipelines: dict[tuple[str, str, str], Any] = {}
+
+    def cells(self) -> list[Cell]:
+        cells = []
+        for entry in self.matrix["detectors"]:
+            for device in self.context.devices:
+                head = (("model_name", entry["detector"]), ("data_set_name", entry["dataset"]), ("device", device))
+                cells.append(Cell(self.name, head + (("coder_name", ANCHOR),)))
+                cells += [Cell(self.name, head + (("split", split), ("coder_name", coder)))
+                          for split in self.splits for coder in self.coders]
+        return cells
+
+    # --- assets and the pipeline ---------------------------------------------------------------------
+    def pipeline(self, detector_name: str, dataset_name: str, device: str) -> Any:
+        """The split-inference pipeline of a detector on a dataset (raises AssetMissing naming the file)."""
+        from harness.detection.datasets import DETECTION_DATASETS
+        from harness.detection.detectors import DETECTORS
+        from harness.detection.pipeline import SplitDetectionPipeline
+
+        key = (detector_name, dataset_name, device)
+        if key not in self._pipelines:
+            detector = DETECTORS.get(detector_name)(self.context.data_dir)
+            dataset = DETECTION_DATASETS.get(dataset_name)(self.context.data_dir)
+            self._pipelines[key] = SplitDetectionPipeline(detector, dataset, self.splits, device)
+        return self._pipelines[key]
+
+    def missing_reason(self, cell: Cell) -> str | None:
+        from harness.detection.detectors import AssetMissing
+
+        try:
+            self.pipeline(cell["model_name"], cell["data_set_name"], cell["device"])
+        except AssetMissing as exc:
+            return str(exc)
+        return None
+
+    # --- cells ---------------------------------------------------------------------------------------
+    def run_cell(self, cell: Cell) -> CellOutcome:
+        pipeline = self.pipeline(cell["model_name"], cell["data_set_name"], cell["device"])
+        anchor = pipeline.anchor_metrics()
+        metric = self.matrix["metric"]
+        if cell["coder_name"] == ANCHOR:
+            keep_predictions(self.context.results_dir, cell, pipeline.anchor_detections())
+            columns = {"split": "", "metric_name": metric, "anc_perf": anchor[metric], "rec_perf": anchor[metric],
+                       "map_voc": anchor["voc"], "map_coco_AP": anchor["AP"], "map_coco_AP50": anchor["AP50"],
+                       "anc_eval_time": pipeline.meta()["anchor_time"]}
+            return CellOutcome({k: anchor[k] for k in ("calc_map", "voc", "AP", "AP50")}, columns)
+        result = pipeline.run_cell(cell["split"], cell["coder_name"])
+        keep_predictions(self.context.results_dir, cell, result.detections)
+        return self.outcome(cell, result, anchor)
+
+    def outcome(self, cell: Cell, result: Any, anchor: dict[str, Any]) -> CellOutcome:
+        """Metrics and results columns of a split x coder cell from the pipeline's CellResult."""
+        metric = self.matrix["metric"]
+        measured = {"calc_map": result.metrics["calc_map"], "voc": result.metrics["voc"], "AP": result.metrics["AP"],
+                    "AP50": result.metrics["AP50"], "compressed_bytes": result.compressed_bytes,
+                    "uncompressed_bytes": result.uncompressed_bytes, "kbpi": result.kbpi}
+        columns = {"metric_name": metric, "anc_perf": anchor[metric], "rec_perf": result.metrics[metric],
+                   "anc_size": result.uncompressed_bytes, "rec_size": result.compressed_bytes,
+                   "compress_ratio": result.compress_ratio, "kbpi": result.kbpi,
+                   "feature_nmse": result.feature_nmse, "output_nmse": result.output_nmse,
+                   "enc_time": result.enc_time, "dec_time": result.dec_time, "part1_time": result.part1_time,
+                   "part2_time": result.part2_time, "metrics_time": result.metrics_time,
+                   "rec_eval_time": result.part2_time, "map_voc": result.metrics["voc"],
+                   "map_coco_AP": result.metrics["AP"], "map_coco_AP50": result.metrics["AP50"]}
+        if hasattr(result, "kbpi_std"):
+            measured["kbpi_std"] = columns["kbpi_std"] = result.kbpi_std
+        return CellOutcome(measured, columns)
+
+    def check_cell(self, cell: Cell, outcome: CellOutcome) -> None:
+        if cell["coder_name"] == ANCHOR or not make_coder(cell["coder_name"]).is_lossless:
+            return
+        # lossless, and split inference bit-exact with the unsplit anchor (onnxruntime `extended` level)
+        columns = outcome.columns
+        assert columns["feature_nmse"] == 0.0 and columns["output_nmse"] == 0.0, \
+            f"lossless {cell['coder_name']}: feature NMSE {columns['feature_nmse']}, output NMSE {columns['output_nmse']}"
+        assert columns["rec_perf"] == columns["anc_perf"], f"lossless cell changed {columns['metric_name']}"

@@ -1,0 +1,68 @@
+"""What is specific to the ``ssd`` scenario beyond its generic cells (tests/scenarios/test_cells.py).
+
+* part 1 of every split point reproduces the one-pass features (seed 001 §10.3.9.1: split == unsplit);
+* the recorded sweep discriminates: lossless cells keep the anchor and the coarsest rate point of a lossy
+  family costs >= 5 calc_map points somewhere (references are regression records of measured runs; the
+  cells gate each measurement against them);
+* the matrix is the only source of the cells: its split points and coders, nothing restated here.
+"""
+from __future__ import annotations
+
+import pytest
+
+from harness.coders import make_coder
+from harness.references import get_reference
+from harness.scenarios.ssd import ANCHOR
+
+pytestmark = pytest.mark.ssd
+
+
+def detector_ids(scenario) -> list[tuple[str, str]]:
+    return [(d["detector"], d["dataset"]) for d in scenario.matrix["detectors"]]
+
+
+def test_cells_are_the_matrix(ssd_scenario) -> None:
+    matrix = ssd_scenario.matrix
+    per_detector = 1 + len(matrix["splits"]) * len(matrix["coders"])
+    cells = ssd_scenario.cells()
+    assert len(cells) == per_detector * len(matrix["detectors"]) * len(ssd_scenario.context.devices)
+    assert len({c.id for c in cells}) == len(cells) and len({tuple(c.reference_key) for c in cells}) == len(cells)
+
+
+def test_one_pass_features_equal_part1(ssd_scenario, device, tolerances) -> None:
+    for detector, dataset in detector_ids(ssd_scenario):
+        reason = ssd_scenario.missing_reason(next(c for c in ssd_scenario.cells() if c["model_name"] == detector))
+        if reason:
+            continue
+        meta = ssd_scenario.pipeline(detector, dataset, device).meta()
+        for split in ssd_scenario.splits:
+            assert meta["part1_max_abs_diff"][str(split)] <= tolerances["metrics"]["split_max_abs_diff"]["abs"], split
+
+
+def test_recorded_matrix_discriminates(ssd_scenario, device) -> None:
+    checked = 0
+    for cell in ssd_scenario.cells():
+        if cell["coder_name"] != ANCHOR or cell["device"] != device:
+            continue
+        anchor = get_reference(cell.reference_key)
+        if anchor is None:
+            continue
+        same = [c for c in ssd_scenario.cells() if c.axes[:3] == cell.axes[:3] and c["coder_name"] != ANCHOR]
+        refs = {(c["split"], c["coder_name"]): get_reference(c.reference_key) for c in same}
+        assert all(refs.values()), f"cells without a reference: {[k for k, v in refs.items() if not v][:3]}"
+        for (split, spec), ref in refs.items():
+            if make_coder(spec).is_lossless:
+                assert ref["calc_map"] == pytest.approx(anchor["calc_map"], abs=0.01), (split, spec)
+        families: dict[str, list] = {}
+        for spec in ssd_scenario.coders:
+            coder = make_coder(spec)
+            if coder.rate_param:
+                families.setdefault(coder.family, []).append(coder)
+        for family, coders in families.items():
+            coarsest = max(coders, key=lambda c: c.rate_sort_key())
+            losses = [anchor["calc_map"] - refs[(s, coarsest.spec)]["calc_map"] for s in ssd_scenario.splits]
+            if family.startswith("nncodec"):
+                assert max(losses) >= 5.0, f"{coarsest.spec} never loses 5 calc_map points: {losses}"
+        checked += 1
+    if not checked:
+        pytest.skip("no ssd references recorded for this device")
