@@ -44,6 +44,22 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 @contextlib.contextmanager
+def atomic_directory(target: Path) -> Iterator[Path]:
+    """Build a directory in a temporary sibling and rename it to ``target`` when the block succeeds: ``target``
+    appears complete or not at all (a failed build leaves nothing)."""
+    target = Path(target)
+    if target.exists():
+        raise FileExistsError(f"{target} already exists; remove it or choose another output directory")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp_dir = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
+    try:
+        yield tmp_dir
+        os.replace(tmp_dir, target)
+    finally:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+
+
+@contextlib.contextmanager
 def file_lock(path: Path) -> Iterator[None]:
     """Exclusive lock on ``<path>.lock`` for a read-modify-write or a build of ``path``."""
     path = Path(path)

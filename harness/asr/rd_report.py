@@ -1,11 +1,11 @@
 """Test-case summary of table 10.1.9-1 and the RD plot of Fig. 10.1.9-1 (cSize vs wer, werAnc as a line)."""
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
+
+from harness.files import atomic_write
 
 
 @dataclass(frozen=True)
@@ -58,14 +58,8 @@ def save_rd_plot(points: Sequence[RdPoint], wer_anc: float, path: Path, title: s
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize="small")
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
-    os.close(fd)
     try:
-        fig.savefig(tmp, format="png")
-        os.replace(tmp, path)
+        atomic_write(path, lambda handle: fig.savefig(handle, format="png"))
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path

@@ -20,7 +20,7 @@ def _report(args: argparse.Namespace) -> int:
     from harness.report.html import write_report
 
     path = write_report(args.results_dir, anchor_family=args.anchor, anchor_split=args.anchor_split,
-                        slowest=args.slowest)
+                        slowest=args.slowest, cloud_anchor=args.cloud_anchor)
     print(path)
     return 0
 
@@ -79,6 +79,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     report.add_argument("--anchor-split", metavar="N", help="anchor split of the split-vs-split BD table "
                         "(default: the lowest split)")
     report.add_argument("--slowest", type=int, default=10, metavar="K", help="how many slowest combinations to list")
+    report.add_argument("--cloud-anchor", metavar="CODER", help="cloud-only (ssd_cloud) family of the BD-KBPI-mAP "
+                        "tables, e.g. jpeg:chroma=444 (default: hevc-image:chroma=444)")
     report.set_defaults(func=_report)
 
     compare = subparsers.add_parser("compare", help="cross-check two results folders or submissions (.zip) within "

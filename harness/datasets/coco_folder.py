@@ -7,15 +7,13 @@ version, so the exported images decode to exactly the generated arrays.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 from PIL import Image
 
+from harness.files import atomic_directory
 from harness.datasets.synthetic_shapes import CATEGORIES, EVAL_SEED, Sample, generate_sample
 
 IMAGES_DIR = "images"
@@ -40,21 +38,13 @@ def coco_dict(samples: Iterable[Sample], file_names: list[str], categories: list
 
 def write_coco(samples: list[Sample], target: Path) -> Path:
     """Write ``target/images/*.png`` and ``target/instances.json``; ``target`` appears complete or not at all."""
-    target = Path(target)
-    if target.exists():
-        raise FileExistsError(f"{target} already exists; remove it or choose another output directory")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
-    try:
+    with atomic_directory(Path(target)) as tmp:
         (tmp / IMAGES_DIR).mkdir()
         names = [f"{i:06d}.png" for i in range(1, len(samples) + 1)]
         for sample, name in zip(samples, names):
             Image.fromarray(sample.image).save(tmp / IMAGES_DIR / name, format="PNG")
         (tmp / INSTANCES_JSON).write_text(json.dumps(coco_dict(samples, names), indent=1))
-        os.replace(tmp, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
+    return Path(target)
 
 
 def read_image(path: Path) -> np.ndarray:

@@ -1,15 +1,19 @@
 """The split-inference detection pipeline of seed 000: part 1 -> encode -> decode -> part 2 -> boxes -> mAP.
 
 Part 1 runs once per image for the whole codec/QP sweep: :meth:`SplitDetectionPipeline.store` builds, under the
-xdist-safe cache, one file per split point holding every image's cut tensors, all taken from ONE run of the
-full model with the cut tensors as extra outputs (:class:`harness.split.FeatureExtractor`, driven by the one
-detector loop :func:`harness.detection.inference.detect_images`). The same build times part 1 of each split
-point on every image and checks that its output equals the one-pass features.
+xdist-safe cache, one file per split point holding every image's cut tensors, from the one part-1 routine
+(:meth:`~SplitDetectionPipeline.part1_images`, :mod:`harness.detection.part1`: one run of the full model per
+image with the cut tensors as extra outputs, plus each split's part 1 alone, timed and checked against them).
 
 A cell (split point x coder) then only encodes, decodes and runs part 2, as a map over images
-(:meth:`~SplitDetectionPipeline.run_images` -> :class:`CellPartial`) and a reduce
-(:meth:`~SplitDetectionPipeline.reduce_cell` -> :class:`CellResult`); :meth:`~SplitDetectionPipeline.run_cell`
-is the two on every image, and any sharding of the images gives the same result.
+(:meth:`~SplitDetectionPipeline.run_images` -> :class:`CellPartial`, from the store or from a shard's part 1 in
+memory) and a reduce (:meth:`~SplitDetectionPipeline.reduce_cell` -> :class:`CellResult`);
+:meth:`~SplitDetectionPipeline.run_cell` is the two on every image, and any sharding of the images gives the
+same result.
+
+Cells run split by split, so the pipeline keeps what every cell would otherwise reload: the anchor's scores and
+outputs, the store's meta, and the features of the last split point asked for (one split at a time: the memory
+one cell needs anyway). Held arrays are read-only, so a coder cannot change what the next cell codes.
 """
 from __future__ import annotations
 
@@ -25,29 +29,25 @@ from harness.coders import make_coder
 from harness.detection.cells import CellPartial, CellResult, ImageCoding, merge_images
 from harness.detection.datasets import DetectionDataset
 from harness.detection.detectors import Detector
-from harness.detection.inference import detect_images
+from harness.detection.part1 import OPTIMIZATION, Part1Runner, Part1Shard
 from harness.files import cached_path
-from harness.metrics import score
+from harness.metrics import score_headlines
 from harness.metrics.coco_data import GroundTruth, parse_detections
 from harness.runtime import make_session
-from harness.split import FeatureExtractor, SplitPlanner, load_model, split_model
+from harness.split import SplitPlanner, load_model, split_model
 from harness.split.verify import squared_error
 
-__all__ = ["CellPartial", "CellResult", "SplitDetectionPipeline", "score_rows"]
+__all__ = ["CellPartial", "CellResult", "OPTIMIZATION", "Part1Shard", "SplitDetectionPipeline", "score_rows"]
 
 STORE_VERSION = "v2"  # v2: the dataset's content fingerprint is part of the key
-# split and unsplit inference are bit-exact at this level (see harness.runtime.OPTIMIZATION_LEVELS)
-OPTIMIZATION = "extended"
 
 
 def score_rows(ground_truth: GroundTruth, rows: list[dict]) -> dict[str, Any]:
-    """COCO results rows scored in the three styles: calc_map and voc in percent, COCO AP/AP50 as fractions."""
-    detections = parse_detections(rows, ground_truth, "pipeline detections")
-    calc = score("calc_map", ground_truth, detections)
-    voc = score("voc", ground_truth, detections)
-    coco = score("coco", ground_truth, detections)
-    return {"calc_map": calc["mAP"], "voc": voc["mAP"], "AP": coco["AP"], "AP50": coco["AP50"],
-            "coco": coco, "per_class_calc_map": calc["per_class"]}
+    """COCO results rows scored in every registered metric style: each style's headline figures in percent
+    (calc_map, voc, COCO AP/AP50: one unit everywhere, harness.metrics.declare_headlines), plus ``coco``,
+    pycocotools' own statistics (fractions, as the library gives them) and calc_map's per-class table."""
+    figures, reports = score_headlines(ground_truth, parse_detections(rows, ground_truth, "pipeline detections"))
+    return {**figures, "coco": reports["coco"], "per_class_calc_map": reports["calc_map"]["per_class"]}
 
 
 class SplitDetectionPipeline:
@@ -58,96 +58,98 @@ class SplitDetectionPipeline:
         self.splits = sorted(set(int(s) for s in splits))
         self._model = load_model(detector.onnx_path)
         self._planner = SplitPlanner(self._model)
+        self._part1: Part1Runner | None = None
         self._part2: dict[int, Any] = {}
+        self._held: dict[str, Any] = {}  # what every cell would reload: see the module docstring
         splits_id = hashlib.md5(",".join(map(str, self.splits)).encode()).hexdigest()[:8]
         self.cache_key = (f"features/{detector.name}-{detector.md5[:12]}/{dataset.name}-"
                           f"{dataset.fingerprint()[:12]}-{device}-{splits_id}-{STORE_VERSION}")
 
     # --- part 1, once --------------------------------------------------------------------------------
+    def part1_images(self, image_ids: Sequence[int]) -> Part1Shard:
+        """Part 1 of ``image_ids`` for every split point, in memory (sessions built on the first call)."""
+        self._check_images(image_ids)
+        if self._part1 is None:
+            self._part1 = Part1Runner(self.detector, self.dataset, self._planner, self.splits, self.device)
+        return self._part1.run(image_ids)
+
     def store(self) -> Path:
         return cached_path(self.cache_key, self._build_store)
 
     def _build_store(self, target: Path) -> None:
+        part1 = self.part1_images(self.dataset.image_ids())
+        self._part1 = None  # a local run needs part 1 once: free its sessions
         target.mkdir(parents=True)
-        extractor = FeatureExtractor(self._model, self.splits, device=self.device, optimization=OPTIMIZATION)
-        features: dict[int, dict[str, np.ndarray]] = {s: {} for s in self.splits}
-        cut: dict[int, dict[str, np.ndarray]] = {}
-
-        def run(feed: dict[str, np.ndarray]) -> list[np.ndarray]:
-            cut.clear()
-            cut.update(extractor.run(feed))  # this image's cut tensors, stored below before the next image
-            return [extractor.last_outputs[n] for n in extractor.model_outputs]
-
-        anchor_outputs: dict[str, np.ndarray] = {}
-        anchor_rows: list[dict] = []
-        feeds: dict[int, dict[str, np.ndarray]] = {}  # each image pre-processed once for all part-1 timings
-        full_time = 0.0
-        for result in detect_images(self.detector, self.dataset, run=run):
-            full_time += result.seconds
-            feeds[result.image_id] = result.feed
-            for split, tensors in cut.items():
-                for name, value in tensors.items():
-                    features[split][f"{result.image_id}/{name}"] = value
-            for k, value in enumerate(result.outputs):
-                anchor_outputs[f"{result.image_id}/{k}"] = value
-            anchor_rows += result.rows
-        timing = {"anchor_time": full_time, "part1_time": {}, "part1_max_abs_diff": {}}
         for split in self.splits:
-            np.savez(target / f"split_{split}.npz", **features[split])
-            timing["part1_time"][str(split)], timing["part1_max_abs_diff"][str(split)] = self._time_part1(
-                split, features[split], feeds)
-        np.savez(target / "anchor_outputs.npz", **anchor_outputs)
-        (target / "anchor_detections.json").write_text(json.dumps(anchor_rows))
+            np.savez(target / f"split_{split}.npz", **{f"{image_id}/{name}": value for image_id in part1.image_ids
+                                                        for name, value in part1.features[split][image_id].items()})
+        np.savez(target / "anchor_outputs.npz", **{f"{image_id}/{k}": value for image_id in part1.image_ids
+                                                   for k, value in enumerate(part1.anchor_outputs[image_id])})
+        rows = [row for image_id in part1.image_ids for row in part1.anchor_rows[image_id]]
+        (target / "anchor_detections.json").write_text(json.dumps(rows))
+        timing = {"anchor_time": part1.anchor_time(),
+                  "part1_time": {str(split): part1.part1_time(split) for split in self.splits},
+                  "part1_max_abs_diff": {str(split): part1.part1_max_abs_diff[split] for split in self.splits}}
         (target / "meta.json").write_text(json.dumps(timing, indent=1, sort_keys=True))
-
-    def _time_part1(self, split: int, features: dict[str, np.ndarray],
-                    feeds: dict[int, dict[str, np.ndarray]]) -> tuple[float, float]:
-        """Part-1 time of a split point over all images, and its largest deviation from the one-pass features."""
-        part1, _ = split_model(self._model, self._planner.plan(index=split))
-        session = make_session(part1.SerializeToString(), device=self.device, optimization=OPTIMIZATION)
-        names = [o.name for o in session.get_outputs()]
-        total, worst = 0.0, 0.0
-        for image_id, feed in feeds.items():
-            start = time.perf_counter()
-            values = session.run(names, feed)
-            total += time.perf_counter() - start
-            for name, value in zip(names, values):
-                worst = max(worst, float(np.max(np.abs(value - features[f"{image_id}/{name}"]), initial=0.0)))
-        return total, worst
 
     def _check_split(self, split: int) -> None:
         if split not in self.splits:
             raise ValueError(f"split {split} is not among this pipeline's split points {self.splits}")
 
-    def _load(self, file_name: str, image_ids: Sequence[int] | None = None) -> dict[int, dict[str, np.ndarray]]:
-        """``{image id: {key: array}}`` from a store file (only ``image_ids`` when given), in stored order."""
-        wanted = None if image_ids is None else set(image_ids)
+    def _check_images(self, image_ids: Sequence[int]) -> None:
+        unknown = sorted(set(image_ids) - set(self.dataset.image_ids()))
+        if unknown:
+            raise ValueError(f"image ids {unknown[:5]} are not in dataset {self.dataset.name}")
+
+    def _load(self, file_name: str) -> dict[int, dict[str, np.ndarray]]:
+        """``{image id: {key: array}}`` of a whole store file, in stored order, arrays read-only."""
         per_image: dict[int, dict[str, np.ndarray]] = {}
         with np.load(self.store() / file_name) as data:
             for key in data.files:
                 image_id, name = key.split("/", 1)
-                if wanted is None or int(image_id) in wanted:
-                    per_image.setdefault(int(image_id), {})[name] = data[key]
+                value = data[key]
+                value.setflags(write=False)
+                per_image.setdefault(int(image_id), {})[name] = value
         return per_image
 
+    def _held_file(self, slot: str, file_name: str) -> dict[int, dict[str, np.ndarray]]:
+        """A store file held in ``slot`` until another file takes the slot (one split's features at a time)."""
+        if self._held.get(slot, (None,))[0] != file_name:
+            self._held.pop(slot, None)  # release the previous file before loading the next
+            self._held[slot] = (file_name, self._load(file_name))
+        return self._held[slot][1]
+
+    @staticmethod
+    def _subset(per_image: dict[int, Any], image_ids: Sequence[int] | None) -> dict[int, Any]:
+        wanted = None if image_ids is None else set(image_ids)
+        return {i: value for i, value in per_image.items() if wanted is None or i in wanted}
+
     def features(self, split: int, image_ids: Sequence[int] | None = None) -> dict[int, dict[str, np.ndarray]]:
-        """Cut tensors of a split point per image (stored order of the tensors)."""
+        """Cut tensors of a split point per image (stored order; read-only arrays)."""
         self._check_split(split)
-        return self._load(f"split_{split}.npz", image_ids)
+        held = self._held_file("features", f"split_{split}.npz")
+        return {i: dict(tensors) for i, tensors in self._subset(held, image_ids).items()}
 
     def meta(self) -> dict[str, Any]:
-        return json.loads((self.store() / "meta.json").read_text())
+        if "meta" not in self._held:
+            self._held["meta"] = json.loads((self.store() / "meta.json").read_text())
+        return self._held["meta"]
 
     def anchor_detections(self) -> list[dict]:
         return json.loads((self.store() / "anchor_detections.json").read_text())
 
     def anchor_outputs(self, image_ids: Sequence[int] | None = None) -> dict[int, list[np.ndarray]]:
-        """The unsplit model's outputs per image, in graph output order."""
-        return {image_id: [outputs[k] for k in sorted(outputs, key=int)]
-                for image_id, outputs in self._load("anchor_outputs.npz", image_ids).items()}
+        """The unsplit model's outputs per image, in graph output order (read-only arrays)."""
+        if "anchor_outputs" not in self._held:
+            self._held["anchor_outputs"] = {image_id: [outputs[k] for k in sorted(outputs, key=int)]
+                                            for image_id, outputs in self._load("anchor_outputs.npz").items()}
+        return {i: list(outputs) for i, outputs in self._subset(self._held["anchor_outputs"], image_ids).items()}
 
     def anchor_metrics(self) -> dict[str, Any]:
-        return self.score(self.anchor_detections())
+        """The anchor's scores (computed once per pipeline: every cell of the sweep compares with them)."""
+        if "anchor_metrics" not in self._held:
+            self._held["anchor_metrics"] = self.score(self.anchor_detections())
+        return self._held["anchor_metrics"]
 
     # --- metrics ---------------------------------------------------------------------------------------
     def score(self, rows: list[dict]) -> dict[str, Any]:
@@ -160,22 +162,25 @@ class SplitDetectionPipeline:
             self._part2[split] = make_session(part2.SerializeToString(), device=self.device, optimization=OPTIMIZATION)
         return self._part2[split]
 
-    def run_images(self, split: int, coder_spec: str, image_ids: Sequence[int]) -> CellPartial:
-        """The map step of a cell: code and decode the cut tensors of ``image_ids``, run part 2, detect."""
+    def run_images(self, split: int, coder_spec: str, image_ids: Sequence[int],
+                   part1: Part1Shard | None = None) -> CellPartial:
+        """The map step of a cell: code and decode the cut tensors of ``image_ids``, run part 2, detect.
+
+        ``part1``: these images' part 1 in memory (:meth:`part1_images`, a shard task); default: the store."""
         self._check_split(split)
-        unknown = sorted(set(image_ids) - set(self.dataset.image_ids()))
-        if unknown:
-            raise ValueError(f"image ids {unknown[:5]} are not in dataset {self.dataset.name}")
+        self._check_images(image_ids)
         coder = make_coder(coder_spec)
-        features = self.features(split, image_ids)
-        anchor = self.anchor_outputs(image_ids)
-        images = [self.code_image(split, coder, image_id, features[image_id], anchor[image_id])
+        if part1 is None:
+            features, anchor = self.features(split, image_ids), self.anchor_outputs(image_ids)
+        else:
+            features, anchor = part1.features[split], part1.anchor_outputs
+        images = [self._code_image(split, coder, image_id, features[image_id], anchor[image_id])
                   for image_id in image_ids]
         return CellPartial(split, coder.spec, images)
 
-    def code_image(self, split: int, coder: Any, image_id: int, tensors: dict[str, np.ndarray],
-                   anchor: list[np.ndarray]) -> ImageCoding:
-        """One image of a cell from its cut tensors and the anchor's outputs (wherever part 1 ran)."""
+    def _code_image(self, split: int, coder: Any, image_id: int, tensors: dict[str, np.ndarray],
+                    anchor: list[np.ndarray]) -> ImageCoding:
+        """One image of a cell from its cut tensors and the anchor's outputs."""
         session = self._part2_session(split)
         start = time.perf_counter()
         bitstream = coder.encode(tensors)
@@ -194,14 +199,12 @@ class SplitDetectionPipeline:
             output_sq=[squared_error(want, got) for got, want in zip(outputs, anchor)],
             enc_time=enc_time, dec_time=dec_time, part2_time=part2_time)
 
-    _code_image = code_image  # the name harness/scenarios/ssd_shards.py calls today; code_image is the API
-
     def reduce_cell(self, split: int, coder_spec: str, partials: Sequence[CellPartial],
                     part1_time: float | None = None) -> CellResult:
         """The reduce step: merge the partials in dataset order (whatever the sharding) and score them.
 
-        ``part1_time``: the part-1 time of the split point over all images when part 1 ran elsewhere (shards);
-        by default the local store's."""
+        ``part1_time``: the part-1 time of the split point over all images when part 1 ran elsewhere (shards:
+        :meth:`Part1Shard.part1_time`); by default the store's."""
         self._check_split(split)
         coder = make_coder(coder_spec).spec
         order = self.dataset.image_ids()

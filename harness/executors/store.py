@@ -1,13 +1,13 @@
 """Content-addressed store of shard partials: an interrupted run resumes, an unchanged re-run costs nothing.
 
-An entry is the partial of one cell on one shard. Its key is the SHA-256 of a canonical JSON identity:
-the scenario, the cell's fingerprint (asset md5s, model md5, split, coder spec, device: see
-:meth:`ShardedScenario.cell_fingerprint`), the shard's unit ids, and the code version (``harness.__version__``
-plus a digest of the Python sources the scenario declares its partials depend on,
-``ShardedScenario.shard_code``, so that an edited coder never reuses a stale partial while an edit elsewhere
-in the suite does not throw the store away). Entries are written with :func:`harness.files.atomic_write`
-(a temporary file renamed into place), so a reader sees a complete entry or none: a run killed mid-write leaves a ``.tmp`` file that is never
-read. Each entry repeats its identity, checked on load, so a damaged or foreign file is recomputed, not used.
+An entry is the partial of one cell on one shard. Its key is the SHA-256 of a canonical JSON identity: the
+scenario, the cell's fingerprint (asset md5s, model md5, split, coder spec, device: see
+:meth:`ShardedScenario.cell_fingerprint`), the shard's unit ids, and the code version (``harness.__version__`` plus
+a digest of the Python sources the scenario declares its partials depend on, ``ShardedScenario.shard_code``, so
+that an edited coder never reuses a stale partial while an edit elsewhere in the suite does not throw the store
+away). Entries are written with :func:`harness.files.atomic_write` (a temporary file renamed into place), so a
+reader sees a complete entry or none: a run killed mid-write leaves a ``.tmp`` file that is never read. Each entry
+repeats its identity, checked on load, so a damaged or foreign file is recomputed, not used.
 
 The default root is ``<cache root>/shards`` (``harness.files.cache_root()``); ``--shard-store DIR`` points at a
 folder every node and every later run can see. Only the driver reads and writes it (partials travel through

@@ -54,7 +54,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from harness.metrics import METRIC_STYLES, per_class_table
+from harness.metrics import METRIC_STYLES, Headline, declare_headlines, per_class_table
 from harness.metrics.coco_data import BBox, Detection, GroundTruth
 
 DEFAULT_SCORE_THRESHOLD = 0.5
@@ -167,3 +167,7 @@ def calc_map_report(ground_truth: GroundTruth, detections: Sequence[Detection],
     overall = float(np.mean(list(scores.values())))
     return {"mAP": overall, "mAP_printed": printed_map(overall), "per_class": per_class_table(ground_truth, scores),
             "score_threshold": float(score_threshold), "include_crowd": include_crowd}
+
+
+# the figures every detection cell gates (harness.metrics.headlines), in percent
+declare_headlines("calc_map", Headline("calc_map", "mAP", column="rec_perf"))

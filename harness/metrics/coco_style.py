@@ -13,7 +13,7 @@ import contextlib
 import io
 from typing import Any, Sequence
 
-from harness.metrics import METRIC_STYLES
+from harness.metrics import METRIC_STYLES, Headline, declare_headlines
 from harness.metrics.coco_data import Detection, GroundTruth, detections_to_coco
 
 STAT_NAMES = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl")
@@ -52,3 +52,8 @@ def coco_stats(ground_truth: GroundTruth, detections: Sequence[Detection]) -> di
 @METRIC_STYLES.register("coco")
 def coco_report(ground_truth: GroundTruth, detections: Sequence[Detection]) -> dict[str, Any]:
     return dict(coco_stats(ground_truth, detections))
+
+
+# the figures every detection cell gates (harness.metrics.headlines), in percent
+declare_headlines("coco", Headline("AP", "AP", column="map_coco_AP", to_percent=100.0),
+                  Headline("AP50", "AP50", column="map_coco_AP50", to_percent=100.0))

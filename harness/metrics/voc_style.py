@@ -27,7 +27,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from harness.metrics import METRIC_STYLES, per_class_table
+from harness.metrics import METRIC_STYLES, Headline, declare_headlines, per_class_table
 from harness.metrics.coco_data import Detection, GroundTruth, GroundTruthBox
 
 IOU_THRESHOLD = 0.5
@@ -95,3 +95,7 @@ def voc_map(ground_truth: GroundTruth, detections: Sequence[Detection]) -> float
 def voc_report(ground_truth: GroundTruth, detections: Sequence[Detection]) -> dict[str, Any]:
     aps = voc_class_aps(ground_truth, detections)
     return {"mAP": float(np.mean(list(aps.values()))), "per_class": per_class_table(ground_truth, aps)}
+
+
+# the figures every detection cell gates (harness.metrics.headlines), in percent
+declare_headlines("voc", Headline("voc", "mAP", column="map_voc"))

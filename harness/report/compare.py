@@ -29,10 +29,17 @@ TOLERANCE_NAMES: dict[str, str | None] = {
     "anc_size": "uncompressed_bytes",
     "feature_nmse": "nmse",
     "output_nmse": "nmse",
-    "map_voc": "voc",
-    "map_coco_AP": "AP",
-    "map_coco_AP50": "AP50",
 }
+
+
+def tolerance_name(column: str) -> str | None:
+    """The tolerance a column is judged with: the table above, the metric a detection style declares for its
+    results column (map_voc -> voc, map_coco_AP -> AP, ...), else the column's own name."""
+    if column in TOLERANCE_NAMES:
+        return TOLERANCE_NAMES[column]
+    from harness.metrics import headlines
+
+    return next((h.name for _, h in headlines() if h.column == column), column)
 NOT_COMPARED = set(KEY_COLUMNS) | {"test_id", "unique_tag"}
 
 
@@ -92,7 +99,7 @@ def _index(rows: list[dict[str, Any]], label: str, notes: list[str]) -> dict[str
 def _compare_cell(name: str, a: dict[str, Any], b: dict[str, Any], tolerances: dict[str, Any]) -> list[dict[str, Any]]:
     breaches = []
     for column in compared_columns(a, b):
-        tol_name = TOLERANCE_NAMES.get(column, column)
+        tol_name = tolerance_name(column)
         in_a, in_b = a.get(column) not in (None, ""), b.get(column) not in (None, "")
         if not in_a and not in_b:
             continue

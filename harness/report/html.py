@@ -17,13 +17,14 @@ from typing import Any
 from harness.files import atomic_write_text
 from harness.references import load_tolerances
 from harness.report import tables
-from harness.report.bd_section import bd_section
+from harness.report.bd_section import bd_kbpi_section, bd_section
 from harness.report.describe import is_coder_row
 from harness.report.figures import figures_for
 from harness.report.header import environment_section
 from harness.report.load import load_results
 from harness.report.markup import esc, note
 from harness.report.pivot import pivot_tables
+from harness.report.throughput import executor_section
 
 STYLE = """body{font-family:sans-serif;margin:1.5em;color:#222;max-width:110em}
 table{border-collapse:collapse;margin:.4em 0 1.4em}caption{text-align:left;font-weight:bold;padding:.3em 0;white-space:nowrap}
@@ -36,7 +37,8 @@ td.pv.fail a{color:#900}tr.fam-start th,tr.fam-start td{border-top:2px solid #77
 p.unsplit a.fail{color:#900;font-weight:bold}p.unsplit a{color:#222}
 figure{display:inline-block;margin:0 1em 1em 0;vertical-align:top}figcaption{font-size:12px;max-width:60em}
 figure img{max-width:100%}.note{color:#555;font-size:13px;max-width:80em}h2{border-bottom:1px solid #aaa}
-tr:target td,tr:target th{outline:2px solid #06c}#environment td{max-width:60em}"""
+tr:target td,tr:target th{outline:2px solid #06c}#environment td{max-width:60em}
+td.bdk span.flag{color:#a50}"""
 
 
 def _figure(png: bytes, caption: str) -> str:
@@ -73,9 +75,11 @@ def scenario_section(scenario: str, rows: list[dict[str, Any]], tolerances: dict
 
 def build_report(results_dir: Path, anchor_family: str | None = None, anchor_split: str | None = None,
                  tolerances: dict[str, Any] | None = None, slowest: int = 10,
-                 assets: list[dict[str, Any]] | None = None, figures: bool = True) -> str:
+                 assets: list[dict[str, Any]] | None = None, figures: bool = True,
+                 cloud_anchor: str | None = None) -> str:
     """The page; ``assets`` (``assets verify`` states) replaces the asset md5s the run recorded, if given;
-    ``figures=False`` leaves the figures out (they take most of the time)."""
+    ``figures=False`` leaves the figures out (they take most of the time); ``cloud_anchor``: the ssd_cloud
+    family of the BD-KBPI-mAP tables (harness.report.bd_kbpi)."""
     tolerances = load_tolerances() if tolerances is None else tolerances
     environment, rows = load_results(results_dir)
     rows = tables.ordered(rows)
@@ -88,6 +92,7 @@ def build_report(results_dir: Path, anchor_family: str | None = None, anchor_spl
     ]
     sections += [scenario_section(s, [r for r in rows if r["scenario_name"] == s], tolerances, anchor_family,
                                   anchor_split, figures) for s in tables.scenarios_of(rows)]
+    sections += [bd_kbpi_section(rows, cloud_anchor), executor_section(results_dir)]
     sections += [
         "<h2>Coders</h2>" + note("Short labels used in tables and figures, with the full spec recorded in results "
                                  "(coder_name); family and rate parameter as the coder class declares them.")
@@ -96,7 +101,7 @@ def build_report(results_dir: Path, anchor_family: str | None = None, anchor_spl
                                       "are in each caption.")
         + "".join(tables.full_table(s, [r for r in rows if r["scenario_name"] == s and is_coder_row(r)], tolerances)
                   for s in tables.scenarios_of(rows)),
-        f"<h2>Slowest combinations</h2>" + note(f"total = enc_time + dec_time + rec_eval_time (part1_time + "
+        "<h2>Slowest combinations</h2>" + note(f"total = enc_time + dec_time + rec_eval_time (part1_time + "
                                                 f"part2_time when rec_eval_time is absent); top {slowest}.")
         + tables.slowest(rows, slowest),
     ]

@@ -25,7 +25,7 @@ import numpy as np
 from harness.coders import Coder, make_coder
 from harness.scenarios import SCENARIOS
 from harness.scenarios.base import Cell, CellOutcome, Metric, RunContext, Scenario
-from harness.scenarios.ssd import keep_predictions
+from harness.scenarios.ssd import DETECTION_ACCURACY, accuracy, accuracy_columns, keep_predictions
 
 SPLIT = "cloud"  # the value of the split axis: nothing runs on the device, the image is sent
 
@@ -73,10 +73,7 @@ class CloudAnchorScenario(Scenario):
     family = "split_inference"
     description = "cloud-only anchor: input images coded (JPEG, HEVC intra), whole detector in the cloud"
     metrics = (
-        Metric("calc_map", "percent", higher_is_better=True),
-        Metric("voc", "percent", higher_is_better=True),
-        Metric("AP", "fraction", higher_is_better=True),
-        Metric("AP50", "fraction", higher_is_better=True),
+        *DETECTION_ACCURACY,
         Metric("compressed_bytes", "bytes"),
         Metric("kbpi", "kbit/image", gates=False),
         Metric("kbpi_std", "kbit/image", gates=False),
@@ -171,14 +168,12 @@ class CloudAnchorScenario(Scenario):
         kbpi, kbpi_std = kbpi_stats(sizes)
         found = self.score(cell, rows)
         metric = self.matrix["metric"]
-        measured = {"calc_map": found["calc_map"], "voc": found["voc"], "AP": found["AP"], "AP50": found["AP50"],
-                    "compressed_bytes": sum(sizes), "kbpi": kbpi, "kbpi_std": kbpi_std}
+        measured = {**accuracy(found), "compressed_bytes": sum(sizes), "kbpi": kbpi, "kbpi_std": kbpi_std}
         raw = sum(3 * width * height for width, height in map(dataset.image_size, dataset.image_ids()))
         columns = {"metric_name": metric, "anc_perf": self.score(cell, self.uncoded_rows(cell))[metric],
-                   "rec_perf": found[metric], "anc_size": raw, "rec_size": sum(sizes),
+                   **accuracy_columns(found, metric), "anc_size": raw, "rec_size": sum(sizes),
                    "compress_ratio": sum(sizes) / raw, "kbpi": kbpi, "kbpi_std": kbpi_std,
                    "enc_time": coded.enc_time, "dec_time": coded.dec_time, "rec_eval_time": network_time,
-                   "map_voc": found["voc"], "map_coco_AP": found["AP"], "map_coco_AP50": found["AP50"],
                    "detections": len(rows)}
         return CellOutcome(measured, columns)
 

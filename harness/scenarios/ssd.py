@@ -15,11 +15,27 @@ from typing import Any, Mapping
 
 from harness.coders import make_coder
 from harness.files import atomic_write_text
+from harness.metrics import headlines
 from harness.scenarios import SCENARIOS
 from harness.scenarios.base import Cell, CellOutcome, Metric, RunContext, Scenario
 from harness.scenarios.ssd_shards import SsdShards
 
 ANCHOR = "anchor"
+# the accuracy of every detection scenario: the headline figures the metric styles declare (all in percent)
+DETECTION_ACCURACY = tuple(Metric(h.name, h.unit, h.higher_is_better) for _, h in headlines())
+
+
+def accuracy_columns(metrics: Mapping[str, Any], metric: str) -> dict[str, Any]:
+    """Results columns of the headline figures: ``rec_perf`` for the scenario's metric, each style's own column
+    (map_voc, map_coco_AP, ...) for the others."""
+    columns = {"rec_perf": metrics[metric]}
+    columns.update({h.column: metrics[h.name] for _, h in headlines() if h.column != "rec_perf"})
+    return columns
+
+
+def accuracy(metrics: Mapping[str, Any]) -> dict[str, float]:
+    """The gated headline figures of a scored set of detections."""
+    return {m.name: metrics[m.name] for m in DETECTION_ACCURACY}
 
 
 def _safe(name: str) -> str:
@@ -45,10 +61,7 @@ class SsdScenario(SsdShards, Scenario):  # SsdShards: sharding hooks for --execu
     family = "split_inference"
     description = "ssd_resnet split-inference scenario (seed 000; embedded detector by default)"
     metrics = (
-        Metric("calc_map", "percent", higher_is_better=True),
-        Metric("voc", "percent", higher_is_better=True),
-        Metric("AP", "fraction", higher_is_better=True),
-        Metric("AP50", "fraction", higher_is_better=True),
+        *DETECTION_ACCURACY,
         Metric("compressed_bytes", "bytes"),
         Metric("uncompressed_bytes", "bytes"),
         Metric("kbpi", "kbit/image", gates=False),
@@ -106,31 +119,32 @@ class SsdScenario(SsdShards, Scenario):  # SsdShards: sharding hooks for --execu
     def run_cell(self, cell: Cell) -> CellOutcome:
         pipeline = self.pipeline(cell["model_name"], cell["data_set_name"], cell["device"])
         anchor = pipeline.anchor_metrics()
-        metric = self.matrix["metric"]
         if cell["coder_name"] == ANCHOR:
             keep_predictions(self.context.results_dir, cell, pipeline.anchor_detections())
-            columns = {"split": "", "metric_name": metric, "anc_perf": anchor[metric], "rec_perf": anchor[metric],
-                       "map_voc": anchor["voc"], "map_coco_AP": anchor["AP"], "map_coco_AP50": anchor["AP50"],
-                       "anc_eval_time": pipeline.meta()["anchor_time"]}
-            return CellOutcome({k: anchor[k] for k in ("calc_map", "voc", "AP", "AP50")}, columns)
+            return self.anchor_outcome(anchor, pipeline.meta()["anchor_time"])
         result = pipeline.run_cell(cell["split"], cell["coder_name"])
         keep_predictions(self.context.results_dir, cell, result.detections)
         return self.outcome(cell, result, anchor)
 
+    def anchor_outcome(self, anchor: dict[str, Any], seconds: float) -> CellOutcome:
+        """The unsplit anchor cell from its scores and its inference time over the images."""
+        metric = self.matrix["metric"]
+        columns = {"split": "", "metric_name": metric, "anc_perf": anchor[metric],
+                   **accuracy_columns(anchor, metric), "anc_eval_time": seconds}
+        return CellOutcome(accuracy(anchor), columns)
+
     def outcome(self, cell: Cell, result: Any, anchor: dict[str, Any]) -> CellOutcome:
         """Metrics and results columns of a split x coder cell from the pipeline's CellResult."""
         metric = self.matrix["metric"]
-        measured = {"calc_map": result.metrics["calc_map"], "voc": result.metrics["voc"], "AP": result.metrics["AP"],
-                    "AP50": result.metrics["AP50"], "compressed_bytes": result.compressed_bytes,
+        measured = {**accuracy(result.metrics), "compressed_bytes": result.compressed_bytes,
                     "uncompressed_bytes": result.uncompressed_bytes, "kbpi": result.kbpi}
-        columns = {"metric_name": metric, "anc_perf": anchor[metric], "rec_perf": result.metrics[metric],
+        columns = {"metric_name": metric, "anc_perf": anchor[metric], **accuracy_columns(result.metrics, metric),
                    "anc_size": result.uncompressed_bytes, "rec_size": result.compressed_bytes,
                    "compress_ratio": result.compress_ratio, "kbpi": result.kbpi,
                    "feature_nmse": result.feature_nmse, "output_nmse": result.output_nmse,
                    "enc_time": result.enc_time, "dec_time": result.dec_time, "part1_time": result.part1_time,
                    "part2_time": result.part2_time, "metrics_time": result.metrics_time,
-                   "rec_eval_time": result.part2_time, "map_voc": result.metrics["voc"],
-                   "map_coco_AP": result.metrics["AP"], "map_coco_AP50": result.metrics["AP50"]}
+                   "rec_eval_time": result.part2_time}
         if hasattr(result, "kbpi_std"):
             measured["kbpi_std"] = columns["kbpi_std"] = result.kbpi_std
         return CellOutcome(measured, columns)

