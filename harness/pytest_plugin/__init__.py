@@ -181,7 +181,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         from harness.environment import describe_environment
         from harness.results import write_results
 
-        write_results(rows, Path(config.getoption("--results-dir")), describe_environment())
+        # the environment names the md5s of the assets this run read (the user's, with --data-dir)
+        environment = describe_environment(config.getoption("--data-dir"))
+        write_results(rows, Path(config.getoption("--results-dir")), environment)
 
 
 @pytest.hookimpl(optionalhook=True)

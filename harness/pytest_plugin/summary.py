@@ -19,7 +19,8 @@ def scenario_of(report: pytest.TestReport) -> str:
     from harness.pytest_plugin import AREA_MARKERS, scenario_markers
 
     keywords = getattr(report, "keywords", {}) or {}
-    for marker in [*scenario_markers(), *AREA_MARKERS]:
+    # the most specific marker first: a cell of ssd_cloud also carries ssd, and counts under ssd_cloud
+    for marker in sorted([*scenario_markers(), *AREA_MARKERS], key=lambda m: (-len(m), m)):
         if marker in keywords:
             return marker
     parts = report.nodeid.split("::", 1)[0].split("/")
