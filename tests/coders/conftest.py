@@ -1,6 +1,10 @@
 """Shared fixtures of the coder tests: the deterministic feature map and a per-session cache of its coding."""
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -54,3 +58,17 @@ def coded_feature(feature_map: np.ndarray) -> Callable[[str], dict]:
         return cache[spec]
 
     return code
+
+
+PROBE = Path(__file__).with_name("corruption_probe.py")
+
+
+def run_probe(tmp_path: Path, data: bytes, mode: str) -> dict:
+    """Feed damaged variants of ``data`` to the decoders in a child interpreter (corruption_probe.py) and return
+    its JSON tally; a child that dies (segfault, abort in a native decoder) fails the test instead of pytest."""
+    path = tmp_path / f"{mode}.bin"
+    path.write_bytes(data)
+    done = subprocess.run([sys.executable, str(PROBE), str(path), mode], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, (f"child interpreter died (exit {done.returncode}) decoding damaged "
+                                  f"bitstreams ({mode}):\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])

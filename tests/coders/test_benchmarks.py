@@ -14,7 +14,9 @@ pytestmark = [pytest.mark.coders, pytest.mark.benchmark]
 
 SHAPES = {"1x256x75x75": (1, 256, 75, 75), "1x1024x38x38": (1, 1024, 38, 38)}
 SPECS = ["raw", "fp16", "qlayer:bits=8", "qlayer:bits=8,level=6", "qlayer:bits=12", "qlayer:bits=8,lossless=png",
-         "nncodec:qp=-38", "nncodec:qp=-26", "nncodec:qp=0"]
+         "nncodec:qp=-38", "nncodec:qp=-26", "nncodec:qp=0",
+         # seed 002's lossy feature coding (Q-layer + tiling + HEVC intra)
+         "hevc:qp=22,bits=8", "hevc:qp=37,bits=8", "hevc:qp=27,bits=10", "hevc:lossless=1,bits=8"]
 ROUNDS = 3
 
 

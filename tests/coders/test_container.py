@@ -2,12 +2,8 @@
 so that a crash of a native decoder would be seen as a failed test rather than kill the run)."""
 from __future__ import annotations
 
-import json
 import struct
-import subprocess
-import sys
 import zlib
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,9 +11,10 @@ import pytest
 from harness.coders import BitstreamError, container_spec, decode_any, make_coder
 from harness.coders.container import FORMAT_VERSION
 
+from .conftest import run_probe
+
 pytestmark = pytest.mark.coders
 
-PROBE = Path(__file__).with_name("corruption_probe.py")
 SPECS = ["raw", "fp16", "qlayer:bits=8", "qlayer:bits=12,lossless=png", "nncodec:qp=-26"]
 
 
@@ -27,34 +24,26 @@ def _small_tensors() -> dict[str, np.ndarray]:
             "idx": np.arange(3, dtype=np.int64)}
 
 
-def _probe(tmp_path: Path, data: bytes, mode: str) -> dict:
-    bitstream = tmp_path / "stream.bin"
-    bitstream.write_bytes(data)
-    done = subprocess.run([sys.executable, str(PROBE), str(bitstream), mode], capture_output=True, text=True,
-                          timeout=600)
-    assert done.returncode == 0, (f"child interpreter died (exit {done.returncode}) decoding damaged "
-                                  f"bitstreams ({mode}):\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 @pytest.mark.parametrize("spec", SPECS)
 def test_every_truncation_raises_bitstream_error(spec, tmp_path):
     data = make_coder(spec).encode(_small_tensors())
-    tally = _probe(tmp_path, data, "truncate")
+    tally = run_probe(tmp_path, data, "truncate")
     assert tally["cases"] == len(data)
     assert tally["other"] == [] and tally["bitstream_error"] == len(data), tally
 
 
 @pytest.mark.parametrize("spec", SPECS)
 def test_random_byte_flips_raise_bitstream_error(spec, tmp_path):
-    tally = _probe(tmp_path, make_coder(spec).encode(_small_tensors()), "flip")
+    tally = run_probe(tmp_path, make_coder(spec).encode(_small_tensors()), "flip")
     # CRC-32 catches every flip burst of up to 4 bytes and all but ~2^-32 of the others
     assert tally["other"] == [] and tally["bitstream_error"] == tally["cases"] == 400, tally
 
 
 @pytest.mark.parametrize("spec", SPECS)
 def test_header_damage_behind_a_valid_checksum_is_caught_structurally(spec, tmp_path):
-    tally = _probe(tmp_path, make_coder(spec).encode(_small_tensors()), "header")
+    tally = run_probe(tmp_path, make_coder(spec).encode(_small_tensors()), "header")
     # a flip that keeps the header consistent (a changed name character) may still decode; nothing else may
     assert tally["other"] == [], tally
     assert tally["bitstream_error"] >= 0.8 * tally["cases"], tally
@@ -80,7 +69,7 @@ FOREIGN = {
 
 def test_foreign_bytes_raise_bitstream_error_in_a_child_interpreter(tmp_path):
     listing = b"\n".join(value.hex().encode() for value in FOREIGN.values())
-    tally = _probe(tmp_path, listing, "foreign")
+    tally = run_probe(tmp_path, listing, "foreign")
     assert tally["cases"] == len(FOREIGN)
     assert tally["other"] == [] and tally["bitstream_error"] == len(FOREIGN), tally
 

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import math
 import struct
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -27,12 +25,13 @@ from harness.coders.qlayer import dequantise, quantise
 from harness.coders.tiling import crop, tiled_size, untile
 from harness.datasets.relu_features import relu_features
 
+from .conftest import run_probe
+
 pytestmark = pytest.mark.coders
 
 SHAPE = (1, 64, 38, 38)  # small enough for the default run (a 304x304 picture, ~50 ms per encode)
 SEED002_QPS = (22, 27, 32, 37)
 HEADER = struct.Struct("<ffBHH")
-PROBE = Path(__file__).with_name("corruption_probe.py")
 NAL_VPS, NAL_SPS, NAL_PPS = 32, 33, 34
 IRAP_SLICES = range(16, 22)  # BLA/IDR/CRA slice segments (H.265 Table 7-1)
 
@@ -196,18 +195,12 @@ def _small() -> dict[str, np.ndarray]:
     return {"feat": relu_features((1, 3, 4, 5)), "idx": np.arange(3, dtype=np.int64)}
 
 
-def _probe(tmp_path: Path, data: bytes, mode: str) -> dict:
-    path = tmp_path / f"{mode}.bin"
-    path.write_bytes(data)
-    done = subprocess.run([sys.executable, str(PROBE), str(path), mode], capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, f"child interpreter died (exit {done.returncode}):\n{done.stderr[-3000:]}"
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 @pytest.mark.parametrize("mode", ["truncate", "flip", "header"])
 def test_damaged_containers_raise_bitstream_error_in_a_child_interpreter(mode, tmp_path):
     data = make_coder("hevc:qp=32,bits=10").encode(_small())
-    tally = _probe(tmp_path, data, mode)
+    tally = run_probe(tmp_path, data, mode)
     assert tally["other"] == [], tally
     # truncation and flips are caught by the CRC; a header flip that keeps it consistent may still decode
     assert tally["bitstream_error"] >= (0.8 if mode == "header" else 1.0) * tally["cases"], tally
@@ -233,7 +226,7 @@ def test_crafted_payloads_behind_a_valid_checksum(tmp_path):
         lambda p: p[:4],                                                         # shorter than the header
     ]
     foreign = "\n".join(_with_payload(data, damage).hex() for damage in must_fail)
-    tally = _probe(tmp_path, foreign.encode(), "foreign")
+    tally = run_probe(tmp_path, foreign.encode(), "foreign")
     assert tally["other"] == [] and tally["bitstream_error"] == len(must_fail), tally
     # damage inside the slice data may decode to a wrong picture (FFmpeg conceals errors) but never crashes
     rng = np.random.default_rng(3)
@@ -246,5 +239,5 @@ def test_crafted_payloads_behind_a_valid_checksum(tmp_path):
         return bytes(damaged)
 
     foreign = "\n".join(_with_payload(data, flip).hex() for _ in range(150))
-    tally = _probe(tmp_path, foreign.encode(), "foreign")
+    tally = run_probe(tmp_path, foreign.encode(), "foreign")
     assert tally["other"] == [] and tally["cases"] == 150, tally

@@ -6,10 +6,6 @@ conversion, monotonic rate and distortion, exactness of PNG, damaged bytes in a 
 from __future__ import annotations
 
 import io
-import json
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,9 +14,10 @@ from harness.coders import BitstreamError, decode_any, make_coder
 from harness.coders.container import TensorEntry, pack, unpack
 from harness.coders.image import rgb_to_ycc, ycc_to_rgb
 
+from .conftest import run_probe
+
 pytestmark = pytest.mark.coders
 
-PROBE = Path(__file__).with_name("corruption_probe.py")
 
 
 def _image(height: int = 96, width: int = 128, seed: int = 5) -> np.ndarray:
@@ -111,23 +108,17 @@ def test_image_coders_refuse_features_with_the_input_named(spec):
         make_coder(spec).encode({"feat": np.zeros((1, 3, 4, 5), np.float32)})
 
 
-def _probe(tmp_path: Path, data: bytes, mode: str) -> dict:
-    path = tmp_path / f"{mode}.bin"
-    path.write_bytes(data)
-    done = subprocess.run([sys.executable, str(PROBE), str(path), mode], capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, f"child interpreter died (exit {done.returncode}):\n{done.stderr[-3000:]}"
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 @pytest.mark.parametrize("spec", ["png", "jpeg:quality=50", "hevc-image:qp=37"])
 def test_damaged_and_crafted_payloads_raise_bitstream_error_in_a_child(spec, tmp_path):
     data = make_coder(spec).encode({"image": _image(16, 16)})
-    tally = _probe(tmp_path, data, "flip")
+    tally = run_probe(tmp_path, data, "flip")
     assert tally["other"] == [] and tally["bitstream_error"] == tally["cases"], tally
     spec_name, (entry,) = unpack(data)
     crafted = [entry.payload[:len(entry.payload) // 3], entry.payload[:40], b"\x00" * 64]  # checksum recomputed
     foreign = "\n".join(pack(spec_name, [TensorEntry(entry.name, entry.dtype, entry.shape, p)]).hex() for p in crafted)
-    tally = _probe(tmp_path, foreign.encode(), "foreign")
+    tally = run_probe(tmp_path, foreign.encode(), "foreign")
     assert tally["other"] == [] and tally["bitstream_error"] == len(crafted), tally
 
 
