@@ -123,8 +123,8 @@ class ProgressCounter:
 @pytest.hookimpl(trylast=True)
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     progress = config.stash.get(PROGRESS_KEY, None)
-    if _is_worker(config) or progress is None or not progress.cells_total:
-        return
+    if _is_worker(config) or progress is None or not progress.cells_total or config.option.collectonly:
+        return  # nothing ran: no progress to report
     terminalreporter.write_line(progress.line().replace("ETA", "last ETA"))
     executor = config.stash.get(EXECUTOR_KEY, None)
     if executor is not None and executor.name != "local":

@@ -100,7 +100,7 @@ class CloudAnchorScenario(Scenario):
         self.detectors = load_matrix(matrix["detectors_from"])["detectors"]
         self._assets: dict[tuple[str, str], Any] = {}
         self._uncoded: dict[tuple[str, str, str], list[dict]] = {}
-        self._scorers: dict[tuple[str, str, str], Any] = {}
+        self._uncoded_scores: dict[tuple[str, str, str], dict[str, Any]] = {}
         self._rows: dict[str, list[dict]] = {}  # the detections of each cell run here, for check_cell
 
     def cells(self) -> list[Cell]:
@@ -150,13 +150,17 @@ class CloudAnchorScenario(Scenario):
         return self._uncoded[key]
 
     def score(self, cell: Cell, rows: list[dict]) -> dict[str, Any]:
-        """calc_map, voc, AP, AP50 as the ssd scenario scores its cells (the pipeline's scorer, no split)."""
-        from harness.detection.pipeline import SplitDetectionPipeline
+        """The headline figures as the ssd scenario scores its cells (the pipeline's scorer, no model loaded)."""
+        from harness.detection.pipeline import score_rows
 
+        return score_rows(self.assets(cell["model_name"], cell["data_set_name"])[1].ground_truth, rows)
+
+    def uncoded_score(self, cell: Cell) -> dict[str, Any]:
+        """Scores of the uncoded images, computed once per group (every cell's anc_perf)."""
         key = (cell["model_name"], cell["data_set_name"], cell["device"])
-        if key not in self._scorers:
-            self._scorers[key] = SplitDetectionPipeline(*self.assets(key[0], key[1]), [], key[2])
-        return self._scorers[key].score(rows)
+        if key not in self._uncoded_scores:
+            self._uncoded_scores[key] = self.score(cell, self.uncoded_rows(cell))
+        return self._uncoded_scores[key]
 
     def run_cell(self, cell: Cell) -> CellOutcome:
         _, dataset = self.assets(cell["model_name"], cell["data_set_name"])
@@ -170,7 +174,7 @@ class CloudAnchorScenario(Scenario):
         metric = self.matrix["metric"]
         measured = {**accuracy(found), "compressed_bytes": sum(sizes), "kbpi": kbpi, "kbpi_std": kbpi_std}
         raw = sum(3 * width * height for width, height in map(dataset.image_size, dataset.image_ids()))
-        columns = {"metric_name": metric, "anc_perf": self.score(cell, self.uncoded_rows(cell))[metric],
+        columns = {"metric_name": metric, "anc_perf": self.uncoded_score(cell)[metric],
                    **accuracy_columns(found, metric), "anc_size": raw, "rec_size": sum(sizes),
                    "compress_ratio": sum(sizes) / raw, "kbpi": kbpi, "kbpi_std": kbpi_std,
                    "enc_time": coded.enc_time, "dec_time": coded.dec_time, "rec_eval_time": network_time,
