@@ -25,7 +25,8 @@ from harness.coders.base import CODERS, Coder, Param
 from harness.coders.container import BitstreamError
 
 
-def _nnc_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
+def nnc_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The shape NNCodec is given: at least 2-D (its tensor coder reads rows; 0-D/1-D become one row)."""
     return shape if len(shape) >= 2 else (1, int(np.prod(shape)))
 
 
@@ -53,15 +54,15 @@ class NNCodecCoder(Coder):
             "bitdepth": self.values["bitdepth"] or None,
             "verbose": False,
         }
-        with tempfile.TemporaryDirectory(prefix="harness-nnc-") as scratch, _quiet():
-            stream = nncodec.tensor.encode(array.reshape(_nnc_shape(array.shape)), args={**args, "results": scratch})
+        with tempfile.TemporaryDirectory(prefix="harness-nnc-") as scratch, quiet_nncodec():
+            stream = nncodec.tensor.encode(array.reshape(nnc_shape(array.shape)), args={**args, "results": scratch})
         return bytes(stream)
 
     def decode_array(self, payload: bytes, shape: tuple[int, ...]) -> np.ndarray:
         import nncodec.tensor
 
         try:
-            with _quiet():
+            with quiet_nncodec():
                 decoded = nncodec.tensor.decode(bytearray(payload))
         except (Exception, SystemExit) as exc:  # nncodec signals bad input with SystemExit or assertions
             raise BitstreamError(f"corrupt nncodec payload: {type(exc).__name__}: {exc}") from None
@@ -73,7 +74,7 @@ class NNCodecCoder(Coder):
 
 
 @contextlib.contextmanager
-def _quiet():
+def quiet_nncodec():
     """Swallow NNCodec's prints (INFO lines about clipped QPs etc.), which would garble CLI output."""
     sink = io.StringIO()
     with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):

@@ -30,7 +30,7 @@ import numpy as np
 from harness.bitinc.grid import MAX_BITS, QuantisedTensor, channel_count, zero_point
 from harness.coders.base import CODERS, Coder, Param, make_coder
 from harness.coders.container import EXACT_DTYPES, BitstreamError, TensorEntry, pack, unpack, validate_tensors
-from harness.coders.nnc import _nnc_shape, _quiet
+from harness.coders.nnc import nnc_shape, quiet_nncodec
 
 Quantised = Mapping[str, "QuantisedTensor | np.ndarray"]
 
@@ -75,8 +75,8 @@ class NncIntCoder(Coder):
             raise ValueError(f"coder {self.spec!r} cannot code a tensor quantised at bits={tensor.bits}, "
                              f"base_bits={tensor.base_bits}")
         centred = (tensor.codes - self._centre(tensor)).astype(np.int32)
-        with tempfile.TemporaryDirectory(prefix="harness-nncint-") as scratch, _quiet():
-            stream = nncodec.tensor.encode(centred.reshape(_nnc_shape(centred.shape)),
+        with tempfile.TemporaryDirectory(prefix="harness-nncint-") as scratch, quiet_nncodec():
+            stream = nncodec.tensor.encode(centred.reshape(nnc_shape(centred.shape)),
                                            args={"results": scratch, "verbose": False})
         bounds = np.concatenate([tensor.lo, tensor.hi]).astype("<f4")
         return bounds.tobytes() + bytes(stream)
@@ -93,7 +93,7 @@ class NncIntCoder(Coder):
         if not (np.isfinite(bounds).all() and (lo <= hi).all()):
             raise BitstreamError("corrupt nnc-int payload: channel bounds not finite or min above max")
         try:
-            with _quiet():
+            with quiet_nncodec():
                 decoded = np.asarray(nncodec.tensor.decode(bytearray(payload[8 * channels:])))
         except (Exception, SystemExit) as exc:  # nncodec signals bad input with SystemExit or assertions
             raise BitstreamError(f"corrupt nnc-int payload: {type(exc).__name__}: {exc}") from None

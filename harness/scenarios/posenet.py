@@ -2,7 +2,7 @@
 
 The split sweep of harness.scenarios.split_sweep on PoseNet (harness.models.posenet, seeded weights; the
 user's own ``posenet.onnx`` under --data-dir runs the same cells), with test images of people
-(harness.pose.images) instead of seeded tensors, plus posenet_split_test.py's check (seed 10.2.8): for every
+(harness.datasets.pose_images) instead of seeded tensors, plus posenet_split_test.py's check (seed 10.2.8): for every
 configuration and image, the single-pose keypoints (coordinates and scores, harness.pose.decode) of split
 inference agree with the unsplit model's within 0.001.
 
@@ -21,7 +21,7 @@ import numpy as np
 
 from harness.coders import make_coder
 from harness.pose import decode_single_pose, image_feed, poses_agree
-from harness.pose.images import image_source_missing
+from harness.datasets.pose_images import image_source_missing
 from harness.scenarios import SCENARIOS
 from harness.scenarios.base import Cell, CellOutcome, Metric
 from harness.scenarios.split_sweep import SplitSweepScenario

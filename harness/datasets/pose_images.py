@@ -1,4 +1,4 @@
-"""Test images of the PoseNet scenario and PoseNet's input pre-processing.
+"""Test images of the PoseNet scenario (PoseNet's input pre-processing is harness.pose.preprocess).
 
 Seed 10.2.8 uses 24 COCO photographs of people, which cannot be downloaded here. Real photographs shipped
 inside installed registry packages are used instead: ``matplotlib:grace_hopper.jpg`` (matplotlib's sample data,
@@ -70,10 +70,3 @@ def load_image(source: str) -> Image.Image:
     with Image.open(path) as image:
         return image.convert("RGB")
 
-
-def image_feed(source: str, size: int, input_name: str = "image") -> dict[str, np.ndarray]:
-    """PoseNet's input for one image: resized to ``size`` x ``size`` (bilinear), ``x / 127.5 - 1``, NCHW float32.
-    Resizing is pre-processing, outside every latency (seed 10.2.6)."""
-    resized = load_image(source).resize((size, size), Image.BILINEAR)
-    array = np.asarray(resized, dtype=np.float32) / 127.5 - 1.0
-    return {input_name: np.ascontiguousarray(array.transpose(2, 0, 1)[None])}
