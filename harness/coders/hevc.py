@@ -23,19 +23,17 @@ container; the decoder checks the geometry it reads against them.
 """
 from __future__ import annotations
 
-import math
-import struct
 from typing import Any
 
 import numpy as np
 
-from harness.coders.base import CODERS, Coder, Param
-from harness.coders.container import BitstreamError
+from harness.coders.base import CODERS, Param
 from harness.coders.qlayer import dequantise, quantise
-from harness.coders.tiling import crop, frame_layout, grid, pad_edges, tile, tiled_size, untile
+from harness.coders.tiling import (
+    TiledPictureCoder, crop, pack_header, pad_edges, tile, tiled_size, unpack_header, untile,
+)
 from harness.coders.video import decode_picture, encode_picture
 
-_HEADER = struct.Struct("<ffBHH")  # min, max, bits, tile rows, tile cols
 PIX_FMTS = {8: "gray", 10: "gray10le", 12: "gray12le"}
 # H.265 Table A.8: level 4.1 is the highest level that allows 16x16 CTBs; level 6.2 the highest level of all
 LEVEL41_LUMA_SAMPLES, LEVEL41_MAX_SIDE = 2_228_224, 4222
@@ -67,7 +65,7 @@ def x265_params(qp: int, lossless: bool, ctu: int) -> str:
 
 
 @CODERS.register("hevc")
-class HevcCoder(Coder):
+class HevcCoder(TiledPictureCoder):
     name = "hevc"
     rate_param = "qp"
     rate_increases_size = False  # a larger qp is a coarser step
@@ -78,30 +76,13 @@ class HevcCoder(Coder):
         Param("tiling", str, "channel", choices=("channel",), help="channels side by side (seed 002 Fig. 3a)"),
     )
 
+    lossless_rate = 0  # qp recorded for lossless=1
+
     def __init__(self, **values: Any) -> None:
         super().__init__(**values)
         if self.values["bits"] not in PIX_FMTS:
             raise ValueError(f"coder 'hevc': bits={self.values['bits']} is not a bit depth of x265's 4:0:0 "
                              f"coding; allowed: {', '.join(map(str, PIX_FMTS))}")
-        if self.values["lossless"]:
-            self.values["qp"] = 0  # one canonical spec for the lossless point
-
-    @property
-    def is_lossless(self) -> bool:
-        """False even with lossless=1: the Q-layer before HEVC rounds the float features."""
-        return False
-
-    @property
-    def family(self) -> str:
-        """Lossless and lossy points of one bit depth form one curve, as in seed 002 Fig. 5."""
-        return f"{self.name}:bits={self.values['bits']},tiling={self.values['tiling']}"
-
-    @property
-    def label(self) -> str:
-        return f"{self.name} lossless" if self.values["lossless"] else super().label
-
-    def rate_sort_key(self) -> tuple[str, float]:
-        return (self.family, -1.0 if self.values["lossless"] else float(self.values["qp"]))
 
     def encode_array(self, array: np.ndarray) -> bytes:
         bits = self.values["bits"]
@@ -114,20 +95,12 @@ class HevcCoder(Coder):
         stream = encode_picture("libx265", [picture], PIX_FMTS[bits],
                                 {"preset": "medium", "x265-params": x265_params(self.values["qp"],
                                                                                 self.values["lossless"], ctu)})
-        rows, cols = grid(frame_layout(array.shape)[0])
-        return _HEADER.pack(lo, hi, bits, rows, cols) + stream
+        return pack_header(lo, hi, bits, array.shape) + stream
 
     def decode_array(self, payload: bytes, shape: tuple[int, ...]) -> np.ndarray:
         bits = self.values["bits"]
-        if len(payload) < _HEADER.size:
-            raise BitstreamError(f"corrupt hevc payload: {len(payload)} bytes, shorter than its header")
-        lo, hi, got_bits, rows, cols = _HEADER.unpack_from(payload)
-        if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
-            raise BitstreamError(f"corrupt hevc payload: impossible range min={lo!r} max={hi!r}")
-        if (got_bits, rows, cols) != (bits, *grid(frame_layout(shape)[0])):
-            raise BitstreamError(f"corrupt hevc payload: {got_bits} bits in {rows}x{cols} tiles does not match "
-                                 f"the coder's {bits} bits and the {shape} tensor")
+        lo, hi, stream = unpack_header(payload, bits, shape, "hevc")
         height, width, _ = picture_size(shape)
-        (picture,) = decode_picture("hevc", payload[_HEADER.size:], PIX_FMTS[bits], (height, width))
+        (picture,) = decode_picture("hevc", stream, PIX_FMTS[bits], (height, width))
         q = untile(crop(picture, *tiled_size(shape)), shape)
         return dequantise(q, lo, hi, bits)

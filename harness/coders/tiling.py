@@ -2,8 +2,9 @@
 grayscale image, row-major by channel index, padded with zeros to a near-square grid of tiles.
 
 Shared by the qlayer coder's ``lossless=png`` stage (PNG by Pillow, 8-bit for up to 8 quantisation bits,
-16-bit otherwise) and the ``hevc`` coder (one monochrome HEVC picture, see hevc.py), which also pads the
-tiled image to whole coding blocks with :func:`pad_edges` and crops it back with :func:`crop`.
+16-bit otherwise), and the picture-codec coders ``hevc`` (one monochrome HEVC picture, padded to whole coding
+blocks with :func:`pad_edges`, cropped back with :func:`crop`) and ``j2k`` (one JPEG 2000 picture), which share
+:class:`TiledPictureCoder`'s declarations and the payload header of :func:`pack_header`.
 """
 from __future__ import annotations
 
@@ -12,6 +13,10 @@ import math
 
 import numpy as np
 
+import struct
+from typing import Any, ClassVar
+
+from harness.coders.base import Coder
 from harness.coders.container import BitstreamError
 
 # Pillow refuses to open images beyond twice this many pixels (decompression-bomb guard); stay below it.
@@ -105,3 +110,56 @@ def decode_png(data: bytes, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarr
         raise BitstreamError(f"corrupt qlayer PNG payload: {exc}") from None
     image_array = np.frombuffer(raw, dtype=np.dtype(dtype).newbyteorder("<")).reshape(rows * height, cols * width)
     return untile(image_array, shape)
+
+
+# --- coders of seed 002's pipeline: Q-layer, channel tiling, one picture of a picture codec (hevc, j2k) ----------
+HEADER = struct.Struct("<ffBHH")  # min, max, bits, tile rows, tile cols
+
+
+def pack_header(lo: float, hi: float, bits: int, shape: tuple[int, ...]) -> bytes:
+    """The payload header of a tiled Q-layer picture: its range, bit depth and tile grid."""
+    return HEADER.pack(lo, hi, bits, *grid(frame_layout(shape)[0]))
+
+
+def unpack_header(payload: bytes, bits: int, shape: tuple[int, ...], codec: str) -> tuple[float, float, bytes]:
+    """(min, max, coded picture) of a payload that starts with :func:`pack_header`'s header, checked against the
+    coder's bits and the tensor's shape; anything else is a BitstreamError naming ``codec``."""
+    if len(payload) < HEADER.size:
+        raise BitstreamError(f"corrupt {codec} payload: {len(payload)} bytes, shorter than its header")
+    lo, hi, got_bits, rows, cols = HEADER.unpack_from(payload)
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
+        raise BitstreamError(f"corrupt {codec} payload: impossible range min={lo!r} max={hi!r}")
+    if (got_bits, rows, cols) != (bits, *grid(frame_layout(shape)[0])):
+        raise BitstreamError(f"corrupt {codec} payload: {got_bits} bits in {rows}x{cols} tiles does not match "
+                             f"the coder's {bits} bits and the {shape} tensor")
+    return lo, hi, payload[HEADER.size:]
+
+
+class TiledPictureCoder(Coder):
+    """Shared declarations of the Q-layer + channel tiling + picture codec coders (params ``<rate>``, ``bits``,
+    ``lossless``, ``tiling``): the lossless point has one canonical spec (its rate parameter set to
+    ``lossless_rate``), lossless and lossy points of one bit depth form one curve (seed 002 Fig. 5), and the
+    coder is never lossless on floats, since the Q-layer rounds the features before the codec sees them."""
+
+    lossless_rate: ClassVar[int]
+
+    def __init__(self, **values: Any) -> None:
+        super().__init__(**values)
+        if self.values["lossless"]:
+            self.values[self.rate_param] = self.lossless_rate
+
+    @property
+    def is_lossless(self) -> bool:
+        """False even with lossless=1: the Q-layer before the picture codec rounds the float features."""
+        return False
+
+    @property
+    def family(self) -> str:
+        return f"{self.name}:bits={self.values['bits']},tiling={self.values['tiling']}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} lossless" if self.values["lossless"] else super().label
+
+    def rate_sort_key(self) -> tuple[str, float]:
+        return (self.family, -1.0 if self.values["lossless"] else float(self.rate))

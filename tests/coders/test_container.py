@@ -11,24 +11,17 @@ import pytest
 from harness.coders import BitstreamError, container_spec, decode_any, make_coder
 from harness.coders.container import FORMAT_VERSION
 
-from .conftest import run_probe
+from .conftest import run_probe, small_tensors
 
 pytestmark = pytest.mark.coders
 
-SPECS = ["raw", "fp16", "qlayer:bits=8", "qlayer:bits=12,lossless=png", "nncodec:qp=-26"]
-
-
-def _small_tensors() -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(7)
-    return {"feat": np.maximum(rng.standard_normal((1, 3, 4, 5)), 0).astype(np.float32),
-            "idx": np.arange(3, dtype=np.int64)}
-
-
+SPECS = ["raw", "fp16", "qlayer:bits=8", "qlayer:bits=12,lossless=png", "nncodec:qp=-26", "hevc:qp=32,bits=10",
+         "j2k:ratio=4,bits=10"]
 
 
 @pytest.mark.parametrize("spec", SPECS)
 def test_every_truncation_raises_bitstream_error(spec, tmp_path):
-    data = make_coder(spec).encode(_small_tensors())
+    data = make_coder(spec).encode(small_tensors())
     tally = run_probe(tmp_path, data, "truncate")
     assert tally["cases"] == len(data)
     assert tally["other"] == [] and tally["bitstream_error"] == len(data), tally
@@ -36,14 +29,14 @@ def test_every_truncation_raises_bitstream_error(spec, tmp_path):
 
 @pytest.mark.parametrize("spec", SPECS)
 def test_random_byte_flips_raise_bitstream_error(spec, tmp_path):
-    tally = run_probe(tmp_path, make_coder(spec).encode(_small_tensors()), "flip")
+    tally = run_probe(tmp_path, make_coder(spec).encode(small_tensors()), "flip")
     # CRC-32 catches every flip burst of up to 4 bytes and all but ~2^-32 of the others
     assert tally["other"] == [] and tally["bitstream_error"] == tally["cases"] == 400, tally
 
 
 @pytest.mark.parametrize("spec", SPECS)
 def test_header_damage_behind_a_valid_checksum_is_caught_structurally(spec, tmp_path):
-    tally = run_probe(tmp_path, make_coder(spec).encode(_small_tensors()), "header")
+    tally = run_probe(tmp_path, make_coder(spec).encode(small_tensors()), "header")
     # a flip that keeps the header consistent (a changed name character) may still decode; nothing else may
     assert tally["other"] == [], tally
     assert tally["bitstream_error"] >= 0.8 * tally["cases"], tally
