@@ -49,6 +49,9 @@ class Detector:
     category_ids: list[int]  # network label k (k >= 1) -> dataset category id category_ids[k - 1]
     origin: str
     score_threshold: float = 0.05
+    #: the detector whose part 1 (and cloud-only anchor) this one shares when only its part 2 was re-trained
+    #: (compression-augmented training, seed 002 §3.3); None for a model of its own
+    base_model: str | None = None
     _md5: str | None = field(default=None, repr=False)
 
     def preprocess(self, image: np.ndarray) -> dict[str, np.ndarray]:
@@ -87,26 +90,39 @@ DETECTORS: Registry[DetectorFactory] = Registry("detector")
 
 def ssd_small_detector(onnx_path: Path, config: DefaultBoxesConfig = DefaultBoxesConfig(),
                        category_ids: Sequence[int] = (1, 2, 3, 4, 5, 6), input_name: str = "image",
-                       origin: str = "trained") -> Detector:
+                       origin: str = "trained", name: str = "ssd_small", base_model: str | None = None) -> Detector:
     """An ssd_small-architecture ONNX file as a detector (the training script evaluates its exports this way)."""
-    return Detector("ssd_small", Path(onnx_path), input_name, config.fig_size, config, list(category_ids), origin)
+    return Detector(name, Path(onnx_path), input_name, config.fig_size, config, list(category_ids), origin,
+                    base_model=base_model)
 
 
-def embedded_meta() -> tuple[Path, dict]:
-    """The shipped ssd_small.onnx and its model JSON (written beside it by scripts/train_ssd_small.py)."""
-    onnx_path = asset_path("ssd_small")
+def embedded_meta(asset: str = "ssd_small") -> tuple[Path, dict]:
+    """A shipped ssd_small-architecture model and its model JSON (written beside it by scripts/train_ssd_small.py)."""
+    onnx_path = asset_path(asset)
     meta_path = onnx_path.with_suffix(".json")
     if not onnx_path.is_file() or not meta_path.is_file():
         raise AssetMissing(f"{onnx_path} / {meta_path} missing: run scripts/train_ssd_small.py to build them")
     return onnx_path, json.loads(meta_path.read_text())
 
 
+def _embedded(asset: str, base_model: str | None = None) -> Detector:
+    onnx_path, meta = embedded_meta(asset)
+    return ssd_small_detector(onnx_path, DefaultBoxesConfig.from_json(meta["default_boxes"]),
+                              [c["id"] for c in meta["categories"]], meta.get("input_name", "image"), "shipped",
+                              name=asset, base_model=base_model)
+
+
 @DETECTORS.register("ssd_small")
 def embedded_ssd_small(data_dir: Path | None = None) -> Detector:
     """The embedded SSD trained by scripts/train_ssd_small.py on the generated shapes dataset."""
-    onnx_path, meta = embedded_meta()
-    return ssd_small_detector(onnx_path, DefaultBoxesConfig.from_json(meta["default_boxes"]),
-                              [c["id"] for c in meta["categories"]], meta.get("input_name", "image"), "shipped")
+    return _embedded("ssd_small")
+
+
+@DETECTORS.register("ssd_small_cat90")
+def embedded_ssd_small_cat90(data_dir: Path | None = None) -> Detector:
+    """ssd_small with part 2 fine-tuned by compression-augmented training at split 90 (seed 002 §3.3;
+    scripts/train_ssd_small.py --finetune-part2-at 90): part 1 is the shipped ssd_small's, bit for bit."""
+    return _embedded("ssd_small_cat90", base_model="ssd_small")
 
 
 # COCO's 80 detection classes as 91-id category ids, in the order of NVIDIA SSD300's labels 1..80.

@@ -8,6 +8,10 @@ detector runs in the cloud. Here:
   defines a family) and from ``ssd_cloud`` (split ``cloud``: one per image-coder family); rate = ``kbpi``
   (rows without it are no points: BD on bytes per set would equal it only when both cover the same images),
   quality = ``rec_perf`` (calc_map); they are joined on model, data set, device and metric;
+* a detector whose part 2 was re-trained from another's (compression-augmented training, seed 002 §3.3: rows
+  with ``base_model``) joins its base model's group, its curves named ``<family> @ <detector>``: seed 002
+  Table 1 compares "default weights" and "re-trained weights" with the same cloud-only anchor, and the
+  between-families table then holds the gain of re-training at the same split;
 * the anchor is one ``ssd_cloud`` family, by default HEVC intra 4:4:4 (``hevc-image:chroma=444``: the
   strongest image anchor of matrix/ssd_cloud.yaml), else the one the report is asked for (a family or any
   spec of it, e.g. ``jpeg:quality=50,chroma=444``);
@@ -34,7 +38,7 @@ import numpy as np
 
 from harness.report.bd import MIN_POINTS, Curve, bd_delta, pareto_front
 from harness.report.curves import Point, coder_family, resolve_anchor, split_sort_key
-from harness.report.describe import higher_is_better, is_coder_row
+from harness.report.describe import VARIANT_SEPARATOR, higher_is_better, is_coder_row
 from harness.report.load import as_float
 
 SPLIT_SCENARIO = "ssd"
@@ -71,6 +75,7 @@ class KbpiGroup:
     families: list[str]  # feature families (ssd), then image families (ssd_cloud)
     against_anchor: dict[str, dict[tuple[str, str], BDCell]]  # method -> (family, split) -> cell
     between: dict[str, dict[tuple[str, str, str], BDCell]]  # method -> (anchor family, test family, split) -> cell
+    curves: Curves  # the points the cells were computed from (the section's figure draws them)
 
 
 def kbpi_curves(rows: list[dict[str, Any]]) -> dict[tuple[str, ...], Curves]:
@@ -85,8 +90,11 @@ def kbpi_curves(rows: list[dict[str, Any]]) -> dict[tuple[str, ...], Curves]:
             continue
         if scenario == CLOUD_SCENARIO:
             split = CLOUD_SPLIT
-        family = coder_family(str(row["coder_name"]))
-        out[tuple(str(row.get(c, "")) for c in JOIN_COLUMNS)][(split, family)].append(
+        family, base = coder_family(str(row["coder_name"])), str(row.get("base_model") or "")
+        if base:
+            family += VARIANT_SEPARATOR + str(row["model_name"])
+        key = tuple(base if base and c == "model_name" else str(row.get(c, "")) for c in JOIN_COLUMNS)
+        out[key][(split, family)].append(
             Point(rate, metric, str(row["coder_name"])))
     return {key: dict(curves) for key, curves in out.items()}
 
@@ -156,7 +164,7 @@ def kbpi_group(key: tuple[str, ...], curves: Curves, anchor_request: str | None,
                     between[method][(first, second, split)] = bd_cell(curves[(split, first)],
                                                                       curves[(split, second)], method, higher)
     return KbpiGroup(key, anchor if anchor_points is not None else "", splits + [CLOUD_SPLIT] * bool(cloud_families),
-                     features + cloud_families, against, between)
+                     features + cloud_families, against, between, curves)
 
 
 def bd_kbpi_groups(rows: list[dict[str, Any]], anchor: str | None = None,

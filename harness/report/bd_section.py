@@ -5,7 +5,7 @@ from typing import Any
 
 from harness.report.curves import bd_tables, group_title
 from harness.report.describe import family_label, metric_view
-from harness.report.markup import esc, fmt, note, table
+from harness.report.markup import esc, figure, fmt, note, table
 
 EXPLANATION = ("A curve is one coder family (the coder's declared family: spec without its rate parameter) at one "
                "split, swept over its rate parameter; rate = rec_size, so BD-rate equals seed 002's BD-KBPI-mAP on "
@@ -122,8 +122,18 @@ def _kbpi_tables(group: Any, method: str) -> str:
     return text
 
 
-def bd_kbpi_section(rows: list[dict[str, Any]], cloud_anchor: str | None = None) -> str:
-    """The page section of seed 002 Table 1 ("" when no run has split-inference curves with KBPI)."""
+def _kbpi_figure(group: Any) -> str:
+    from harness.report.plots import kbpi_per_split
+
+    image = kbpi_per_split(group.curves, group_title(group.key), group.key[-1], group.anchor)
+    caption = (f"{group_title(group.key)}: {group.key[-1]} against KBPI at each split point, one line per coder "
+               f"family (dashed: a re-trained part 2), the cloud-only anchor {group.anchor or '(none)'} in green "
+               "(seed 002 Fig. 5)")
+    return figure(image, caption) if image is not None else ""
+
+
+def bd_kbpi_section(rows: list[dict[str, Any]], cloud_anchor: str | None = None, figures: bool = True) -> str:
+    """The page section of seed 002 Table 1 and Fig. 5 ("" when no run has split-inference curves with KBPI)."""
     from harness.report.bd_kbpi import DEFAULT_CLOUD_ANCHOR, METHODS, bd_kbpi_groups
 
     groups = bd_kbpi_groups(rows, cloud_anchor, METHODS)
@@ -138,4 +148,5 @@ def bd_kbpi_section(rows: list[dict[str, Any]], cloud_anchor: str | None = None)
                          + "(ssd_cloud rows with kbpi; run <code>pytest -m ssd_cloud</code>): families compared "
                          "with each other only.")
         text += "".join(_kbpi_tables(group, method) for method in METHODS)
+        text += _kbpi_figure(group) if figures else ""
     return text

@@ -54,9 +54,17 @@ def coder_view(spec: str) -> CoderView:
     return CoderView(spec, coder.family, coder.label, coder.rate_param, coder.rate, True, coder.is_lossless)
 
 
+#: a curve of a detector whose part 2 was re-trained from another (rows with ``base_model``), shown among the
+#: base model's curves: ``<coder family> @ <detector>``
+VARIANT_SEPARATOR = " @ "
+
+
 def family_label(family: str) -> str:
-    """``nncodec:dq=1,...`` -> ``nncodec``: the coder name, for legends (the full family is in the legend table)."""
-    return family.split(":", 1)[0]
+    """``nncodec:dq=1,...`` -> ``nncodec``: the coder name, for legends (the full family is in the legend table);
+    ``hevc:bits=8,... @ ssd_small_cat90`` -> ``hevc @ ssd_small_cat90``."""
+    family, _, variant = family.partition(VARIANT_SEPARATOR)
+    name = family.split(":", 1)[0]
+    return f"{name}{VARIANT_SEPARATOR}{variant}" if variant else name
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ Self-contained (figures embedded as base64 PNG) and without timestamp: the same 
 """
 from __future__ import annotations
 
-import base64
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from harness.report.describe import is_coder_row
 from harness.report.figures import figures_for
 from harness.report.header import environment_section
 from harness.report.load import load_results
-from harness.report.markup import esc, note
+from harness.report.markup import esc, figure, note
 from harness.report.pivot import pivot_tables
 from harness.report.throughput import executor_section
 
@@ -39,12 +38,6 @@ figure{display:inline-block;margin:0 1em 1em 0;vertical-align:top}figcaption{fon
 figure img{max-width:100%}.note{color:#555;font-size:13px;max-width:80em}h2{border-bottom:1px solid #aaa}
 tr:target td,tr:target th{outline:2px solid #06c}#environment td{max-width:60em}
 td.bdk span.flag{color:#a50}"""
-
-
-def _figure(png: bytes, caption: str) -> str:
-    data = base64.b64encode(png).decode("ascii")
-    return (f'<figure><img alt="{esc(caption)}" src="data:image/png;base64,{data}">'
-            f"<figcaption>{esc(caption)}</figcaption></figure>")
 
 
 def scenario_section(scenario: str, rows: list[dict[str, Any]], tolerances: dict[str, Any],
@@ -69,7 +62,7 @@ def scenario_section(scenario: str, rows: list[dict[str, Any]], tolerances: dict
                      + bd_section(coder_rows, anchor_family, anchor_split))
     figures = figures_for(scenario, rows) if with_figures else []
     if figures:
-        parts.append(f"<h3>Figures of {esc(scenario)}</h3>" + "".join(_figure(f.png, f.caption) for f in figures))
+        parts.append(f"<h3>Figures of {esc(scenario)}</h3>" + "".join(figure(f.png, f.caption) for f in figures))
     return "".join(parts)
 
 
@@ -92,7 +85,7 @@ def build_report(results_dir: Path, anchor_family: str | None = None, anchor_spl
     ]
     sections += [scenario_section(s, [r for r in rows if r["scenario_name"] == s], tolerances, anchor_family,
                                   anchor_split, figures) for s in tables.scenarios_of(rows)]
-    sections += [bd_kbpi_section(rows, cloud_anchor), executor_section(results_dir)]
+    sections += [bd_kbpi_section(rows, cloud_anchor, figures), executor_section(results_dir)]
     sections += [
         "<h2>Coders</h2>" + note("Short labels used in tables and figures, with the full spec recorded in results "
                                  "(coder_name); family and rate parameter as the coder class declares them.")

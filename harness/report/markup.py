@@ -6,6 +6,7 @@ name only, so a link from a pivot cell to its row in the full table never depend
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import html
 import re
@@ -63,3 +64,10 @@ def flatten(node: Any, prefix: str = "") -> list[tuple[str, Any]]:
 
 def note(text: str) -> str:
     return f'<p class="note">{text}</p>'
+
+
+def figure(png: bytes, caption: str) -> str:
+    """A PNG inlined as a data URI with its caption (the report is one self-contained file)."""
+    data = base64.b64encode(png).decode("ascii")
+    return (f'<figure><img alt="{esc(caption)}" src="data:image/png;base64,{data}">'
+            f"<figcaption>{esc(caption)}</figcaption></figure>")

@@ -207,3 +207,31 @@ def metric_vs_csize(rows: list[dict[str, Any]], title: str, metric: str) -> byte
         ax.plot([], [], linestyle="--", color="grey", label=f"{metric} anchor")
     _finish(ax, title, "cSize = compressed size / anchor size", metric)
     return png(figure)
+
+
+def kbpi_per_split(curves: dict[tuple[str, str], list[Any]], title: str, metric: str, anchor: str,
+                   cloud_split: str = "cloud") -> bytes | None:
+    """Seed 002 Fig. 5: per split point, metric against KBPI, one line per coder family (a re-trained part 2's
+    ``<family> @ <detector>`` dashed), the cloud-only anchor family in green on every panel."""
+    splits = sorted({s for s, _ in curves if s != cloud_split}, key=split_sort_key)
+    if not splits:
+        return None
+    families = sorted({f for s, f in curves if s != cloud_split})
+    anchor_points = sorted(curves.get((cloud_split, anchor), []), key=lambda p: p.rate)
+    figure, axes = _grid(len(splits))
+    for ax, split in zip(axes, splits):
+        if anchor_points:
+            ax.plot([p.rate for p in anchor_points], [p.metric for p in anchor_points], color="tab:green",
+                    linestyle="--", marker="s", markersize=3, linewidth=1.2, label=f"cloud only: {family_label(anchor)}")
+        for index, family in enumerate(families):
+            mine = sorted(curves.get((split, family), []), key=lambda p: p.rate)
+            if mine:
+                ax.plot([p.rate for p in mine], [p.metric for p in mine], marker=MARKERS[index % len(MARKERS)],
+                        color=COLOURS((index + (index >= 2)) % 10),  # green is the cloud-only anchor's
+                        linestyle="--" if " @ " in family else "-", linewidth=1.2,
+                        markersize=4, label=family_label(family))
+        _finish(ax, f"split at node {split}", "KBPI (kbit per image)", metric, log_x=True, legend=False)
+    fullest = max(axes, key=lambda ax: len(ax.get_lines()))  # the legend where most curves are (a re-trained one)
+    fullest.legend(fontsize=7)
+    figure.suptitle(title, fontsize=10)
+    return png(figure, tight=False)

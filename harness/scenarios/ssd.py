@@ -67,7 +67,9 @@ class SsdScenario(SsdShards, Scenario):  # SsdShards: sharding hooks for --execu
         Metric("kbpi", "kbit/image", gates=False),
     )
     matrix_keys = {
-        "detectors": "list of {detector, dataset}: embedded default first, real assets with --data-dir",
+        "detectors": "list of {detector, dataset[, splits][, coders]}: embedded default first, real assets with "
+                     "--data-dir; an entry's own splits/coders replace the sweep's (a fine-tuned part 2 is tested "
+                     "where it was trained)",
         "splits": "split indices; a split cuts BEFORE graph.node[index]",
         "coders": "coder specs of the sweep",
         "metric": "the accuracy metric named in results rows (calc_map, as seed 000)",
@@ -80,16 +82,28 @@ class SsdScenario(SsdShards, Scenario):  # SsdShards: sharding hooks for --execu
             raise ValueError(f"matrix/ssd.yaml: metric {matrix['metric']!r} is not one of {self.gating_metrics()}")
         self.splits = [int(s) for s in matrix["splits"]]
         self.coders = [make_coder(spec).spec for spec in matrix["coders"]]
+        self.sweeps = {(entry["detector"], entry["dataset"]): self._sweep(entry) for entry in matrix["detectors"]}
         self._pipelines: dict[tuple[str, str, str], Any] = {}
+
+    def _sweep(self, entry: Mapping[str, Any]) -> tuple[list[int], list[str]]:
+        """(splits, coder specs) of one detectors entry: its own where given, else the sweep's."""
+        allowed = {"detector", "dataset", "splits", "coders"}
+        if not isinstance(entry, Mapping) or not {"detector", "dataset"} <= set(entry) or set(entry) - allowed:
+            raise ValueError(f"matrix/ssd.yaml: detectors entry {entry!r} must be a mapping with detector and "
+                             f"dataset, optionally splits and coders (allowed keys: {', '.join(sorted(allowed))})")
+        splits = [int(s) for s in entry["splits"]] if "splits" in entry else self.splits
+        coders = [make_coder(spec).spec for spec in entry["coders"]] if "coders" in entry else self.coders
+        return splits, coders
 
     def cells(self) -> list[Cell]:
         cells = []
         for entry in self.matrix["detectors"]:
+            splits, coders = self.sweeps[(entry["detector"], entry["dataset"])]
             for device in self.context.devices:
                 head = (("model_name", entry["detector"]), ("data_set_name", entry["dataset"]), ("device", device))
                 cells.append(Cell(self.name, head + (("coder_name", ANCHOR),)))
                 cells += [Cell(self.name, head + (("split", split), ("coder_name", coder)))
-                          for split in self.splits for coder in self.coders]
+                          for split in splits for coder in coders]
         return cells
 
     # --- assets and the pipeline ---------------------------------------------------------------------
@@ -103,7 +117,8 @@ class SsdScenario(SsdShards, Scenario):  # SsdShards: sharding hooks for --execu
         if key not in self._pipelines:
             detector = DETECTORS.get(detector_name)(self.context.data_dir)
             dataset = DETECTION_DATASETS.get(dataset_name)(self.context.data_dir)
-            self._pipelines[key] = SplitDetectionPipeline(detector, dataset, self.splits, device)
+            splits, _ = self.sweeps[(detector_name, dataset_name)]
+            self._pipelines[key] = SplitDetectionPipeline(detector, dataset, splits, device)
         return self._pipelines[key]
 
     def missing_reason(self, cell: Cell) -> str | None:
@@ -121,16 +136,22 @@ class SsdScenario(SsdShards, Scenario):  # SsdShards: sharding hooks for --execu
         anchor = pipeline.anchor_metrics()
         if cell["coder_name"] == ANCHOR:
             keep_predictions(self.context.results_dir, cell, pipeline.anchor_detections())
-            return self.anchor_outcome(anchor, pipeline.meta()["anchor_time"])
+            return self.anchor_outcome(anchor, pipeline.meta()["anchor_time"], cell)
         result = pipeline.run_cell(cell["split"], cell["coder_name"])
         keep_predictions(self.context.results_dir, cell, result.detections)
         return self.outcome(cell, result, anchor)
 
-    def anchor_outcome(self, anchor: dict[str, Any], seconds: float) -> CellOutcome:
+    def lineage_columns(self, cell: Cell) -> dict[str, str]:
+        """``base_model`` on rows of a detector whose part 2 was re-trained from another's (the report joins
+        its curves with that model's and its cloud-only anchor); nothing for a model of its own."""
+        detector = self.pipeline(cell["model_name"], cell["data_set_name"], cell["device"]).detector
+        return {"base_model": detector.base_model} if getattr(detector, "base_model", None) else {}
+
+    def anchor_outcome(self, anchor: dict[str, Any], seconds: float, cell: Cell) -> CellOutcome:
         """The unsplit anchor cell from its scores and its inference time over the images."""
         metric = self.matrix["metric"]
         columns = {"split": "", "metric_name": metric, "anc_perf": anchor[metric],
-                   **accuracy_columns(anchor, metric), "anc_eval_time": seconds}
+                   **accuracy_columns(anchor, metric), "anc_eval_time": seconds, **self.lineage_columns(cell)}
         return CellOutcome(accuracy(anchor), columns)
 
     def outcome(self, cell: Cell, result: Any, anchor: dict[str, Any]) -> CellOutcome:
@@ -144,7 +165,7 @@ class SsdScenario(SsdShards, Scenario):  # SsdShards: sharding hooks for --execu
                    "feature_nmse": result.feature_nmse, "output_nmse": result.output_nmse,
                    "enc_time": result.enc_time, "dec_time": result.dec_time, "part1_time": result.part1_time,
                    "part2_time": result.part2_time, "metrics_time": result.metrics_time,
-                   "rec_eval_time": result.part2_time}
+                   "rec_eval_time": result.part2_time, **self.lineage_columns(cell)}
         if hasattr(result, "kbpi_std"):
             measured["kbpi_std"] = columns["kbpi_std"] = result.kbpi_std
         return CellOutcome(measured, columns)

@@ -65,7 +65,7 @@ class SsdShards(ShardedScenario):
             keep_predictions(self.context.results_dir, cell, rows)
             # image by image in dataset order, as the local store build sums them
             seconds = ordered_sum(value for partial in partials for value in partial["seconds"])
-            return self.anchor_outcome(anchor, seconds)
+            return self.anchor_outcome(anchor, seconds, cell)
         anchor_cell = Cell(cell.scenario, tuple((k, v) for k, v in cell.axes if k not in ("split", "coder_name"))
                            + (("coder_name", ANCHOR),))
         anchor = outcome_of(anchor_cell).metrics

@@ -9,6 +9,7 @@ misses the anchor's (no BD-KBPI), three points (too few for VCEG-M33's cubic), a
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -154,3 +155,30 @@ def test_real_shaped_curves_are_flagged_not_hidden():
     assert pchip.problems == (NOT_MONOTONIC,) and pchip.dropped == 1 and math.isfinite(pchip.bd_kbpi)
     assert pchip.bd_kbpi > 0  # the test curve needs more kilobits at every mAP of the common interval
     assert BAD_FIT in cubic.problems
+
+
+def test_a_retrained_part2_joins_its_base_models_tables(tmp_path):
+    """Seed 002 Table 1's "re-trained weights" column: rows of a detector whose part 2 was fine-tuned (base_model)
+    are curves of the base model's group, named ``<family> @ <detector>``, against the same cloud-only anchor;
+    the between-families table holds the gain of re-training at the split point."""
+    default = _curve("ssd", "110", HEVC, ANCHOR_KBPI, ANCHOR_MAP, [22, 27, 32, 37, 42])
+    retrained = [{**row, "model_name": "ssd_small_cat110", "base_model": "ssd_small",
+                  "test_id": row["test_id"] + "-cat"}
+                 for row in _curve("ssd", "110", HEVC, [r * 0.5 for r in ANCHOR_KBPI], ANCHOR_MAP, [22, 27, 32, 37, 42])]
+    cloud = _curve("ssd_cloud", "cloud", "hevc-image:qp={},chroma=444", ANCHOR_KBPI, ANCHOR_MAP, [22, 27, 32, 37, 42])
+    write_results(default + retrained + cloud, tmp_path / "run", ENVIRONMENT)
+    text = build_report(tmp_path / "run", figures=False)
+    page = parse(text)
+    against, pairs = _cells(page, "kbpi", "pchip"), _cells(page, "pairs", "pchip")
+    assert _value(against[("hevc", "110")], "kbpi") == pytest.approx(0.0, abs=1e-9)
+    assert _value(against[("hevc @ ssd_small_cat110", "110")], "kbpi") == pytest.approx(-50.0, abs=1e-9)
+    gain = pairs[("hevc @ ssd_small_cat110", "110")]
+    assert gain["attrs"]["data-anchor"].startswith("hevc:") and " @ " not in gain["attrs"]["data-anchor"]
+    assert _value(gain, "kbpi") == pytest.approx(-50.0, abs=1e-9)
+    assert "bd-kbpi-ssd_small_cat110" not in text  # no group of its own
+
+
+def test_the_kbpi_figure_draws_every_split_with_the_cloud_curve(kbpi_run):
+    text = build_report(kbpi_run(), figures=True)
+    captions = [c for c in re.findall(r"<figcaption>(.*?)</figcaption>", text) if "KBPI at each split point" in c]
+    assert len(captions) == 1 and "hevc-image:chroma=444" in captions[0]

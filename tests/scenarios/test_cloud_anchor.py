@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from harness.assetstore.paths import asset_path
 from harness.coders import make_coder
 from harness.matrix import load_matrix, scenario_matrix
 from harness.scenarios import SCENARIOS
@@ -31,7 +32,9 @@ def test_kbpi_is_kilobits_per_image_with_the_population_std():
 
 def test_cells_cover_the_ssd_detectors_and_run_under_the_ssd_marker():
     scenario = _scenario(devices=("cpu", "cuda"))
-    detectors = load_matrix("ssd")["detectors"]
+    # a re-trained part 2 (base_model) has no cloud-only curve of its own: its base model's is the anchor
+    detectors = [d for d in load_matrix("ssd")["detectors"]
+                 if not (d["detector"] == "ssd_small_cat90" and asset_path("ssd_small_cat90").is_file())]
     coders = [make_coder(spec).spec for spec in scenario.matrix["coders"]]
     cells = scenario.cells()
     assert len(cells) == len(detectors) * 2 * len(coders)

@@ -23,10 +23,22 @@ def detector_ids(scenario) -> list[tuple[str, str]]:
 
 def test_cells_are_the_matrix(ssd_scenario) -> None:
     matrix = ssd_scenario.matrix
-    per_detector = 1 + len(matrix["splits"]) * len(matrix["coders"])
+    per_detector = {(d["detector"], d["dataset"]): 1 + len(d.get("splits", matrix["splits"]))
+                    * len(d.get("coders", matrix["coders"])) for d in matrix["detectors"]}
     cells = ssd_scenario.cells()
-    assert len(cells) == per_detector * len(matrix["detectors"]) * len(ssd_scenario.context.devices)
+    assert len(cells) == sum(per_detector.values()) * len(ssd_scenario.context.devices)
     assert len({c.id for c in cells}) == len(cells) and len({tuple(c.reference_key) for c in cells}) == len(cells)
+    for (detector, dataset), count in per_detector.items():
+        mine = [c for c in cells if (c["model_name"], c["data_set_name"]) == (detector, dataset)]
+        assert len(mine) == count * len(ssd_scenario.context.devices), detector
+
+
+def test_an_entry_with_an_unknown_key_is_refused(ssd_scenario) -> None:
+    from harness.scenarios.ssd import SsdScenario
+
+    matrix = {**ssd_scenario.matrix, "detectors": [{"detector": "ssd_small", "dataset": "shapes50", "split": [90]}]}
+    with pytest.raises(ValueError, match=r"matrix/ssd.yaml: detectors entry .*allowed keys: coders, dataset, "):
+        SsdScenario(matrix, ssd_scenario.context)
 
 
 def test_one_pass_features_equal_part1(ssd_scenario, device, tolerances) -> None:
@@ -35,7 +47,7 @@ def test_one_pass_features_equal_part1(ssd_scenario, device, tolerances) -> None
         if reason:
             continue
         meta = ssd_scenario.pipeline(detector, dataset, device).meta()
-        for split in ssd_scenario.splits:
+        for split in ssd_scenario.sweeps[(detector, dataset)][0]:
             assert meta["part1_max_abs_diff"][str(split)] <= tolerances["metrics"]["split_max_abs_diff"]["abs"], split
 
 
@@ -53,14 +65,15 @@ def test_recorded_matrix_discriminates(ssd_scenario, device) -> None:
         for (split, spec), ref in refs.items():
             if make_coder(spec).is_lossless:
                 assert ref["calc_map"] == pytest.approx(anchor["calc_map"], abs=0.01), (split, spec)
+        splits, coders = ssd_scenario.sweeps[(cell["model_name"], cell["data_set_name"])]
         families: dict[str, list] = {}
-        for spec in ssd_scenario.coders:
+        for spec in coders:
             coder = make_coder(spec)
             if coder.rate_param:
                 families.setdefault(coder.family, []).append(coder)
         for family, coders in families.items():
             coarsest = max(coders, key=lambda c: c.rate_sort_key())
-            losses = [anchor["calc_map"] - refs[(s, coarsest.spec)]["calc_map"] for s in ssd_scenario.splits]
+            losses = [anchor["calc_map"] - refs[(s, coarsest.spec)]["calc_map"] for s in splits]
             if family.startswith("nncodec"):
                 assert max(losses) >= 5.0, f"{coarsest.spec} never loses 5 calc_map points: {losses}"
         checked += 1

@@ -88,3 +88,80 @@ class SSD(nn.Module):
             locs.append(l(s).view(s.size(0), 4, -1))
             confs.append(c(s).view(s.size(0), self.label_num, -1))
         return torch.cat(locs, 2).permute(0, 2, 1).contiguous(), torch.cat(confs, 2).permute(0, 2, 1).contiguous()
+
+
+def fold_batch_norms(model: nn.Module) -> nn.Module:
+    """Fuse every Conv2d followed by a BatchNorm2d (in registration order, as in ``Sequential``, torchvision's
+    ``Bottleneck`` and the stem) into one biased Conv2d and put an ``Identity`` in the norm's place, in place.
+
+    This is the graph the exporter writes in eval mode (batch norm folded), so the weights of a shipped ONNX
+    file load one to one (:func:`load_onnx_weights`) and a re-export has the same nodes in the same order.
+    """
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    for parent in list(model.modules()):
+        children = list(parent.named_children())
+        for (conv_name, conv), (norm_name, norm) in zip(children, children[1:]):
+            if isinstance(conv, nn.Conv2d) and isinstance(norm, nn.BatchNorm2d):
+                setattr(parent, conv_name, fuse_conv_bn_eval(conv.eval(), norm.eval()))
+                setattr(parent, norm_name, nn.Identity())
+    for parameter in model.parameters():  # fuse_conv_bn_eval leaves a fused bias frozen: every weight can learn
+        parameter.requires_grad_(True)
+    return model
+
+
+def call_trace(model: nn.Module, probe: torch.Tensor) -> tuple[list[tuple[str, torch.Tensor]], dict[str, int]]:
+    """(name, output) of every module in completion order, and how often each was called, for one forward."""
+    trace: list[tuple[str, torch.Tensor]] = []
+    calls: dict[str, int] = {}
+
+    def hook(name: str):
+        def record(module: nn.Module, inputs: tuple, output: object) -> None:
+            calls[name] = calls.get(name, 0) + 1
+            # a copy: in-place ops (``out += identity``, ReLU(inplace=True)) rewrite outputs after the hook
+            trace.append((name, output.clone() if isinstance(output, torch.Tensor) else output))
+        return record
+
+    handles = [module.register_forward_hook(hook(name)) for name, module in model.named_modules() if name]
+    try:
+        with torch.no_grad():
+            model(probe)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return trace, calls
+
+
+def conv_call_order(model: nn.Module, probe: torch.Tensor) -> list[nn.Conv2d]:
+    """The Conv2d modules in the order a forward pass calls them (the order of the exported Conv nodes)."""
+    modules = dict(model.named_modules())
+    return [modules[name] for name, _ in call_trace(model, probe)[0] if isinstance(modules[name], nn.Conv2d)]
+
+
+def load_onnx_weights(model: nn.Module, onnx_path: str, input_size: int) -> nn.Module:
+    """Copy the weights and biases of the ONNX file's Conv nodes, in graph order, into the folded ``model``'s
+    convolutions in call order; refuses a file whose convolutions do not match the architecture one to one."""
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(onnx_path).graph
+    values = {init.name: numpy_helper.to_array(init) for init in graph.initializer}
+    nodes = [node for node in graph.node if node.op_type == "Conv"]
+    convs = conv_call_order(model.eval(), torch.zeros(1, 3, input_size, input_size))
+    if len(nodes) != len(convs) or any(m.bias is None for m in convs):
+        raise ValueError(f"{onnx_path}: {len(nodes)} Conv nodes for {len(convs)} convolutions of a folded "
+                         f"{type(model).__name__}; fold_batch_norms first, and check the file is this architecture")
+    with torch.no_grad():
+        for node, conv in zip(nodes, convs):
+            weight, bias = values[node.input[1]], values[node.input[2]]
+            if tuple(weight.shape) != tuple(conv.weight.shape):
+                raise ValueError(f"{onnx_path}: node {node.name} has weight {weight.shape}, "
+                                 f"the architecture {tuple(conv.weight.shape)}")
+            conv.weight.copy_(torch.from_numpy(weight.copy()))
+            conv.bias.copy_(torch.from_numpy(bias.copy()))
+    return model
+
+
+def ssd_from_onnx(onnx_path: str, num_classes: int, config: DefaultBoxesConfig = DefaultBoxesConfig()) -> SSD:
+    """The folded SSD holding a shipped ssd_small ONNX file's weights (eval mode): what fine-tuning starts from."""
+    return load_onnx_weights(fold_batch_norms(SSD(num_classes, config)), onnx_path, config.fig_size).eval()
