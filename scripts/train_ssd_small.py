@@ -2,7 +2,8 @@
 """Train the embedded SSD-small detector on the synthetic shapes stream, evaluate it and ship it as ONNX.
 
 Seeded and deterministic on CPU: batch ``s`` is always images ``s*B .. s*B+B-1`` of the training stream,
-weights start from ``torch.manual_seed(seed)`` (or from a shipped ONNX file, ``--init-onnx``). Checkpoints every ``--checkpoint-every`` steps (atomic) so a
+weights start from ``torch.manual_seed(seed)`` (or from a shipped ONNX file, ``--init-onnx``). Checkpoints every
+``--checkpoint-every`` steps (atomic) so a
 stopped run resumes where it was with ``--resume``. At the end (or with ``--export-only``): ONNX export
 (dynamo=False, eval mode so batch norm is folded), md5, model JSON, and scores on the held-out 50 images.
 
@@ -249,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="ONNX file to write (default harness/assets/ssd_small.onnx, or ssd_small_cat<SPLIT>.onnx "
                              "with --finetune-part2-at)")
     parser.add_argument("--init-onnx", type=Path, default=None,
-                        help="start from an exported model (default with --finetune-part2-at: the shipped ssd_small.onnx)")
+                        help="start from an exported model (with --finetune-part2-at: default the shipped ssd_small.onnx)")
     parser.add_argument("--finetune-part2-at", type=int, default=None, metavar="SPLIT",
                         help="compression-augmented fine-tuning (seed 002 §3.3) of part 2 only, at this split")
     parser.add_argument("--augment-coder", action="append", default=None, metavar="SPEC",

@@ -222,7 +222,8 @@ def kbpi_per_split(curves: dict[tuple[str, str], list[Any]], title: str, metric:
     for ax, split in zip(axes, splits):
         if anchor_points:
             ax.plot([p.rate for p in anchor_points], [p.metric for p in anchor_points], color="tab:green",
-                    linestyle="--", marker="s", markersize=3, linewidth=1.2, label=f"cloud only: {family_label(anchor)}")
+                    linestyle="--", marker="s", markersize=3, linewidth=1.2,
+                    label=f"cloud only: {family_label(anchor)}")
         for index, family in enumerate(families):
             mine = sorted(curves.get((split, family), []), key=lambda p: p.rate)
             if mine:
