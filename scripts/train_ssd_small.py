@@ -2,9 +2,8 @@
 """Train the embedded SSD-small detector on the synthetic shapes stream, evaluate it and ship it as ONNX.
 
 Seeded and deterministic on CPU: batch ``s`` is always images ``s*B .. s*B+B-1`` of the training stream,
-weights start from ``torch.manual_seed(seed)`` (or from a shipped ONNX file, ``--init-onnx``). Checkpoints every
-``--checkpoint-every`` steps (atomic) so a
-stopped run resumes where it was with ``--resume``. At the end (or with ``--export-only``): ONNX export
+weights start from ``torch.manual_seed(seed)`` (or from a shipped ONNX file, ``--init-onnx``). Checkpoints
+every ``--checkpoint-every`` steps (atomic) so a stopped run resumes where it was with ``--resume``. At the end (or with ``--export-only``): ONNX export
 (dynamo=False, eval mode so batch norm is folded), md5, model JSON, and scores on the held-out 50 images.
 
     nice .venv/bin/python scripts/train_ssd_small.py --steps 1500 --threads 1 --max-minutes 45
