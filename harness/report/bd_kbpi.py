@@ -141,6 +141,14 @@ def _is_curve(points: list[Point]) -> bool:
     return len({p.rate for p in points}) >= 2
 
 
+def _comparable(first: str, second: str) -> bool:
+    """Families of one model compare with each other; a re-trained part 2's curve compares with its own coder
+    family on the base model only (the gain of re-training), not with the base model's other families."""
+    if VARIANT_SEPARATOR not in first + second:
+        return True
+    return first.split(VARIANT_SEPARATOR)[0] == second.split(VARIANT_SEPARATOR)[0]
+
+
 def kbpi_group(key: tuple[str, ...], curves: Curves, anchor_request: str | None,
                methods: tuple[str, ...]) -> KbpiGroup:
     curves = {k: pts for k, pts in curves.items() if _is_curve(pts)}
@@ -160,7 +168,7 @@ def kbpi_group(key: tuple[str, ...], curves: Curves, anchor_request: str | None,
                 against[method][(family, split)] = bd_cell(anchor_points, points, method, higher)
         for split in splits:
             for first, second in combinations(features, 2):
-                if (split, first) in curves and (split, second) in curves:
+                if (split, first) in curves and (split, second) in curves and _comparable(first, second):
                     between[method][(first, second, split)] = bd_cell(curves[(split, first)],
                                                                       curves[(split, second)], method, higher)
     return KbpiGroup(key, anchor if anchor_points is not None else "", splits + [CLOUD_SPLIT] * bool(cloud_families),

@@ -162,6 +162,7 @@ def test_a_retrained_part2_joins_its_base_models_tables(tmp_path):
     are curves of the base model's group, named ``<family> @ <detector>``, against the same cloud-only anchor;
     the between-families table holds the gain of re-training at the split point."""
     default = _curve("ssd", "110", HEVC, ANCHOR_KBPI, ANCHOR_MAP, [22, 27, 32, 37, 42])
+    default += _curve("ssd", "110", NNCODEC, [r * 2 for r in ANCHOR_KBPI], ANCHOR_MAP, [-38, -26, -18, -10, -4])
     retrained = [{**row, "model_name": "ssd_small_cat110", "base_model": "ssd_small",
                   "test_id": row["test_id"] + "-cat"}
                  for row in _curve("ssd", "110", HEVC, [r * 0.5 for r in ANCHOR_KBPI], ANCHOR_MAP, [22, 27, 32, 37, 42])]
@@ -176,6 +177,10 @@ def test_a_retrained_part2_joins_its_base_models_tables(tmp_path):
     assert gain["attrs"]["data-anchor"].startswith("hevc:") and " @ " not in gain["attrs"]["data-anchor"]
     assert _value(gain, "kbpi") == pytest.approx(-50.0, abs=1e-9)
     assert "bd-kbpi-ssd_small_cat110" not in text  # no group of its own
+    # the re-trained curve is compared with its own family on the base model only, not with nncodec
+    table = page.by_id(f"bd-pairs-{slug('-'.join(GROUP + ('calc_map',)))}-pchip")
+    labels = [row["cells"][0]["text"] for row in table.rows]
+    assert labels == ["hevc @ ssd_small_cat110 against hevc", "nncodec against hevc"], labels
 
 
 def test_the_kbpi_figure_draws_every_split_with_the_cloud_curve(kbpi_run):
