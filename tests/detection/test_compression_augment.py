@@ -199,3 +199,20 @@ def test_recorded_sizes_of_both_part2s_are_the_same_bytes(shipped_cat):
     for coder, metrics in fine_tuned.items():
         default = cells[prefix["ssd_small"] + coder]
         assert metrics["compressed_bytes"] == default["compressed_bytes"], coder
+
+
+def test_coding_on_a_process_pool_gives_the_inline_result(shipped_torch):
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    cut = find_cut_module(shipped_torch, ONNX_PATH, SPLIT, _probe(0))
+    features = torch.relu(torch.randn(4, 96, 32, 32, generator=torch.Generator().manual_seed(5)))
+    inline = CompressionAugmentation(cut, SEED_002_CODERS, seed=1)
+    inline.step = 9
+    expected = inline._code(None, (), features)
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:  # one spawn: the start-up dominates
+        pooled = CompressionAugmentation(cut, SEED_002_CODERS, seed=1, pool=pool)
+        pooled.step = 9
+        got = pooled._code(None, (), features)
+    assert torch.equal(expected, got) and pooled.coded_bytes == inline.coded_bytes
+    assert pooled.drawn == inline.drawn and len(set(inline.drawn)) > 1

@@ -48,13 +48,17 @@ def test_pivot_rows_and_columns_in_numeric_order(page):
     assert pivot.headers[1:] == [f"node {s}" for s in sorted(matrix["splits"])]
     labels = [r["cells"][0]["text"] for r in pivot.rows]
     # independent order: single-point coders (raw, fp16), then families by name, each from most to fewest bytes:
-    # hevc lossless then qp ascending, nncodec qp ascending (finest first), qlayer bits descending
+    # hevc lossless then qp ascending, j2k lossless then ratio ascending, nncodec qp ascending (finest first),
+    # qlayer bits descending
     coders = matrix["coders"]
     hevc_qps = sorted(int(c.split("qp=")[1].split(",")[0]) for c in coders if c.startswith("hevc:qp"))
+    ratios = sorted(int(c.split("ratio=")[1].split(",")[0]) for c in coders if c.startswith("j2k:ratio"))
     qps = sorted(int(c.split("=")[1]) for c in coders if c.startswith("nncodec"))
     bits = sorted((int(c.split("=")[1]) for c in coders if c.startswith("qlayer")), reverse=True)
-    expected = (["raw", "fp16"] + (["hevc lossless"] if any("lossless=1" in c for c in coders) else [])
-                + [f"hevc qp={q}" for q in hevc_qps] + [f"nncodec qp={q}" for q in qps] + [f"qlayer bits={b}" for b in bits])
+    expected = (["raw", "fp16"] + (["hevc lossless"] if "hevc:lossless=1,bits=8" in coders else [])
+                + [f"hevc qp={q}" for q in hevc_qps]
+                + (["j2k lossless"] if "j2k:lossless=1,bits=8" in coders else []) + [f"j2k ratio={r}" for r in ratios]
+                + [f"nncodec qp={q}" for q in qps] + [f"qlayer bits={b}" for b in bits])
     assert labels == expected
     assert labels.index("nncodec qp=-4") > labels.index("nncodec qp=-38")  # not text order
     specs = [r["cells"][0]["attrs"]["title"] for r in pivot.rows]
@@ -100,7 +104,9 @@ def test_anchor_and_structure_rows_have_their_own_place(ssd_run, page):
 
 def test_figures_are_drawn_and_never_empty(page):
     captions = [src for src in page.images]
-    assert len(captions) == 4  # seed 000 Figs. 1-2, 3-4, 5-8, 9-10 of the one group; none for structure rows
+    # seed 000 Figs. 1-2, 3-4, 5-8, 9-10 of the one group, none for structure rows; seed 002 Fig. 5 (mAP against
+    # KBPI per split) in the BD-KBPI section
+    assert len(captions) == 5
     for src in page.images:
         image = matplotlib.image.imread(io.BytesIO(__import__("base64").b64decode(src.split(",", 1)[1])), "png")
         assert image[..., :3].std() > 0.05
