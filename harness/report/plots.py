@@ -28,7 +28,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from harness.report.curves import split_sort_key  # noqa: E402
-from harness.report.describe import coder_view, family_label, is_coder_row  # noqa: E402
+from harness.report.describe import VARIANT_SEPARATOR, coder_view, family_label, is_coder_row  # noqa: E402
 from harness.report.load import as_float  # noqa: E402
 
 MARKERS = "osD^v<>pP*hX"
@@ -229,7 +229,7 @@ def kbpi_per_split(curves: dict[tuple[str, str], list[Any]], title: str, metric:
             if mine:
                 ax.plot([p.rate for p in mine], [p.metric for p in mine], marker=MARKERS[index % len(MARKERS)],
                         color=COLOURS((index + (index >= 2)) % 10),  # green is the cloud-only anchor's
-                        linestyle="--" if " @ " in family else "-", linewidth=1.2,
+                        linestyle="--" if VARIANT_SEPARATOR in family else "-", linewidth=1.2,
                         markersize=4, label=family_label(family))
         _finish(ax, f"split at node {split}", "KBPI (kbit per image)", metric, log_x=True, legend=False)
     fullest = max(axes, key=lambda ax: len(ax.get_lines()))  # the legend where most curves are (a re-trained one)

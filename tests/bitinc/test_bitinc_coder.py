@@ -11,16 +11,12 @@ from harness.coders import BitstreamError, container_spec, decode_any, make_code
 from harness.coders.container import pack, unpack
 from harness.coders.nnc_int import decode_quantised
 
+from .strategies import bit_pairs
+
 pytestmark = pytest.mark.bitinc
 
 shapes = hnp.array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=9)
 tensors = hnp.arrays(np.float32, shapes, elements=st.floats(-3, 3, width=32))
-
-
-@st.composite
-def bit_pairs(draw):
-    high = draw(st.integers(2, 31))
-    return draw(st.integers(1, high - 1)), high
 
 
 @settings(max_examples=15, deadline=None)

@@ -18,6 +18,8 @@ from harness.bitinc.grid import (
     zero_point,
 )
 
+from .strategies import bit_pairs
+
 pytestmark = pytest.mark.bitinc
 
 shapes = hnp.array_shapes(min_dims=0, max_dims=4, min_side=1, max_side=6)
@@ -25,12 +27,6 @@ finite32 = st.floats(width=32, allow_nan=False, allow_infinity=False)
 arrays = hnp.arrays(np.float32, shapes, elements=finite32)
 # weights-like values as well as the whole float32 range (subnormals, +-3.4e38)
 weights = hnp.arrays(np.float32, shapes, elements=st.floats(-4, 4, width=32))
-
-
-@st.composite
-def bit_pairs(draw):
-    high = draw(st.integers(2, 31))
-    return draw(st.integers(1, high - 1)), high
 
 
 @settings(max_examples=200, deadline=None)

@@ -41,14 +41,6 @@ def _nal_types(stream: bytes) -> list[int]:
     return types
 
 
-@pytest.mark.parametrize("bits", [8, 10, 12])
-def test_lossless_is_exact_on_the_quantised_samples(bits, features, coded):
-    _, decoded = coded(f"hevc:lossless=1,bits={bits}")
-    lo, hi, q = quantise(features, bits)
-    assert np.array_equal(decoded, dequantise(q, lo, hi, bits))
-    assert np.array_equal(decoded, decode_any(make_coder(f"qlayer:bits={bits}").encode({"f": features}))["f"])
-
-
 @pytest.mark.parametrize("bits", [8, 10])
 def test_lossy_error_falls_and_size_grows_as_qp_falls(bits, features, coded):
     qps = (47, 42, *reversed(SEED002_QPS))

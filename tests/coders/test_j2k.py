@@ -47,14 +47,6 @@ def _pillow_j2k(picture: np.ndarray, mode: str) -> bytes:
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize("bits", [8, 10, 12, 16])
-def test_lossless_is_exact_on_the_quantised_samples(bits, features, coded):
-    _, decoded = coded(f"j2k:lossless=1,bits={bits}")
-    lo, hi, q = quantise(features, bits)
-    assert np.array_equal(decoded, dequantise(q, lo, hi, bits))
-    assert np.array_equal(decoded, decode_any(make_coder(f"qlayer:bits={bits}").encode({"f": features}))["f"])
-
-
 @pytest.mark.parametrize("bits", [8, 10])
 def test_lossy_error_falls_and_size_grows_as_the_ratio_falls(bits, features, coded):
     sizes = [len(coded(f"j2k:ratio={r},bits={bits}")[0]) for r in RATIOS]

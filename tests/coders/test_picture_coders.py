@@ -10,8 +10,11 @@ import sys
 
 import pytest
 
-from harness.coders import make_coder
+import numpy as np
+
+from harness.coders import decode_any, make_coder
 from harness.coders.container import unpack
+from harness.coders.qlayer import dequantise, quantise
 
 from .conftest import PICTURE_SHAPE
 
@@ -19,6 +22,15 @@ pytestmark = pytest.mark.coders
 
 HEADER = struct.Struct("<ffBHH")  # min, max, bits, tile rows, tile cols (as documented in harness.coders.tiling)
 SPECS = ["hevc:qp=27,bits=10", "j2k:ratio=16,bits=10"]
+
+
+@pytest.mark.parametrize("coder, bits", [("hevc", 8), ("hevc", 10), ("hevc", 12),
+                                         ("j2k", 8), ("j2k", 10), ("j2k", 12), ("j2k", 16)])
+def test_lossless_is_exact_on_the_quantised_samples(coder, bits, features, coded):
+    _, decoded = coded(f"{coder}:lossless=1,bits={bits}")
+    lo, hi, q = quantise(features, bits)
+    assert np.array_equal(decoded, dequantise(q, lo, hi, bits))
+    assert np.array_equal(decoded, decode_any(make_coder(f"qlayer:bits={bits}").encode({"f": features}))["f"])
 
 
 @pytest.mark.parametrize("spec", SPECS)

@@ -53,18 +53,24 @@ ENVIRONMENT = {"cpu": "Test CPU 3000", "cuda": "no CUDAExecutionProvider", "pyth
                "assets": {"ssd_small": "0123456789abcdef0123456789abcdef"}}
 
 
+def write_run(folder: Path, rows: list[dict[str, Any]], environment: dict[str, Any],
+              mutate: Callable[[list[dict[str, Any]]], None] | None = None) -> Path:
+    """A results folder written by harness.results from copies of ``rows``, changed by ``mutate`` first."""
+    rows = [dict(r) for r in rows]
+    if mutate:
+        mutate(rows)
+    write_results(rows, folder, environment)
+    return folder
+
+
 @pytest.fixture
 def make_run(tmp_path: Path) -> Callable[..., Path]:
     """``make_run(name, rows=None, mutate=None)`` -> a results folder written by harness.results."""
 
     def make(name: str, rows: list[dict[str, Any]] | None = None,
              mutate: Callable[[list[dict[str, Any]]], None] | None = None) -> Path:
-        rows = [dict(r) for r in (rows if rows is not None else detection_rows() + asr_rows())]
-        if mutate:
-            mutate(rows)
-        folder = tmp_path / name
-        write_results(rows, folder, ENVIRONMENT)
-        return folder
+        default = detection_rows() + asr_rows()
+        return write_run(tmp_path / name, rows if rows is not None else default, ENVIRONMENT, mutate)
 
     return make
 
@@ -119,11 +125,6 @@ def suite_run(tmp_path: Path) -> Callable[..., Path]:
     """``suite_run(name, mutate=None)`` -> a results folder of the ssd_small cells of matrix/ssd.yaml."""
 
     def make(name: str, mutate: Callable[[list[dict[str, Any]]], None] | None = None) -> Path:
-        rows = suite_run_rows()
-        if mutate:
-            mutate(rows)
-        folder = tmp_path / name
-        write_results(rows, folder, SUITE_ENVIRONMENT)
-        return folder
+        return write_run(tmp_path / name, suite_run_rows(), SUITE_ENVIRONMENT, mutate)
 
     return make
