@@ -49,9 +49,3 @@ def write_results(rows: Iterable[dict[str, Any]], results_dir: Path, environment
     payload = {"environment": environment or {}, "rows": rows}
     atomic_write_text(results_dir / "results.json", json.dumps(payload, indent=1, sort_keys=True) + "\n")
 
-
-def read_results(results_dir: Path) -> dict[str, Any]:
-    path = results_dir / "results.json"
-    if not path.exists():
-        raise FileNotFoundError(f"{path} not found: run the suite with --results-dir {results_dir} first")
-    return json.loads(path.read_text(encoding="utf-8"))

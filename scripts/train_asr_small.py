@@ -14,15 +14,16 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from harness.files import atomic_write  # noqa: E402
 from harness.asr.labels import LABELS, encode_transcript  # noqa: E402
 from harness.asr.small_model import SmallCtcConfig, SmallCtcModel  # noqa: E402
 from harness.asr.synthesis import add_noise  # noqa: E402
@@ -32,9 +33,7 @@ SEED = 0
 
 
 def atomic_torch_save(obj: object, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    atomic_write(path, partial(torch.save, obj))
 
 
 def load_corpus(path: Path) -> tuple[list[np.ndarray], list[list[int]]]:

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import json
 import math
-import os
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,7 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from harness.files import atomic_write, atomic_write_bytes, atomic_write_text  # noqa: E402
 from harness.datasets.synthetic_shapes import CATEGORIES, EVAL_SEED, IMAGE_SIZE, NUM_CLASSES, TRAIN_SEED, generate_sample  # noqa: E402
 from harness.detection.ssd.default_boxes import DefaultBoxesConfig, assign_targets, default_boxes_xywh  # noqa: E402
 from harness.detection.ssd.compression_augment import (  # noqa: E402
@@ -61,13 +63,6 @@ def lr_at(step: int, total: int, base_lr: float, warmup: int) -> float:
         return base_lr * (step + 1) / warmup
     progress = min(1.0, (step - warmup) / max(1, total - warmup))
     return base_lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * progress)))
-
-
-def _save_atomic(obj: object, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
 
 
 def train(steps: int, batch_size: int = 32, lr: float = 3e-3, warmup: int = 100, seed: int = 0,
@@ -147,8 +142,9 @@ def train(steps: int, batch_size: int = 32, lr: float = 3e-3, warmup: int = 100,
         done = step + 1 == steps
         out_of_time = max_minutes is not None and elapsed > max_minutes * 60
         if checkpoint is not None and ((step + 1) % checkpoint_every == 0 or done or out_of_time):
-            _save_atomic({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step + 1,
-                          **settings, "losses": losses, "elapsed_s": elapsed}, checkpoint)
+            state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step + 1,
+                     **settings, "losses": losses, "elapsed_s": elapsed}
+            atomic_write(checkpoint, partial(torch.save, state))
         if out_of_time:
             log(f"time budget reached after step {step + 1}")
             break
@@ -171,16 +167,13 @@ def train(steps: int, batch_size: int = 32, lr: float = 3e-3, warmup: int = 100,
 def export_onnx(model: SSD, path: Path) -> str:
     """Export (eval mode, legacy exporter folds batch norm) atomically; returns the md5 written beside it."""
     model.eval()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    buffer = io.BytesIO()
     dummy = torch.zeros(1, 3, IMAGE_SIZE, IMAGE_SIZE)
-    torch.onnx.export(model, (dummy,), str(tmp), dynamo=False, opset_version=OPSET, input_names=["image"],
+    torch.onnx.export(model, (dummy,), buffer, dynamo=False, opset_version=OPSET, input_names=["image"],
                       output_names=["bboxes", "scores"], do_constant_folding=True)
-    digest = hashlib.md5(tmp.read_bytes()).hexdigest()
-    os.replace(tmp, path)
-    md5_tmp = path.with_name(f".{path.name}.md5.tmp")
-    md5_tmp.write_text(f"{digest}  {path.name}\n")
-    os.replace(md5_tmp, path.with_name(path.name + ".md5"))
+    digest = hashlib.md5(buffer.getvalue()).hexdigest()
+    atomic_write_bytes(path, buffer.getvalue())
+    atomic_write_text(path.with_name(path.name + ".md5"), f"{digest}  {path.name}\n")
     return digest
 
 
@@ -315,10 +308,7 @@ def main(argv: list[str] | None = None) -> int:
                      "command": " ".join(["scripts/train_ssd_small.py", *(sys.argv[1:] if argv is None else argv)])},
         "evaluation": scores,
     }
-    json_path = args.out.with_suffix(".json")
-    tmp = json_path.with_name(f".{json_path.name}.tmp")
-    tmp.write_text(json.dumps(describe, indent=1) + "\n")
-    os.replace(tmp, json_path)
+    atomic_write_text(args.out.with_suffix(".json"), json.dumps(describe, indent=1) + "\n")
     return 0
 
 

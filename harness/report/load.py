@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -122,7 +121,3 @@ def as_float(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     return float(value)
-
-
-def is_nan(value: float | None) -> bool:
-    return value is not None and math.isnan(value)
