@@ -145,7 +145,7 @@ class SsdScenario(SsdShards, Scenario):  # SsdShards: sharding hooks for --execu
         """``base_model`` on rows of a detector whose part 2 was re-trained from another's (the report joins
         its curves with that model's and its cloud-only anchor); nothing for a model of its own."""
         detector = self.pipeline(cell["model_name"], cell["data_set_name"], cell["device"]).detector
-        return {"base_model": detector.base_model} if getattr(detector, "base_model", None) else {}
+        return {"base_model": detector.base_model} if detector.base_model else {}
 
     def anchor_outcome(self, anchor: dict[str, Any], seconds: float, cell: Cell) -> CellOutcome:
         """The unsplit anchor cell from its scores and its inference time over the images."""
