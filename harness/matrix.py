@@ -8,14 +8,11 @@ file, the key and the keys allowed.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Mapping, Protocol, Sequence
 
 import yaml
 
 from harness.files import REPO_ROOT
-
-if TYPE_CHECKING:
-    from harness.scenarios.base import Scenario
 
 MATRIX_DIR = REPO_ROOT / "matrix"
 
@@ -46,7 +43,17 @@ def load_matrix(name: str, directory: Path = MATRIX_DIR, path: Path | None = Non
     return data
 
 
-def scenario_matrix(scenario: type[Scenario]) -> dict[str, Any]:
+class MatrixReader(Protocol):
+    """What the loader needs of a scenario class (harness.scenarios.base.Scenario has it): its name, the keys
+    it reads and where its file is. A protocol, so that this support module never imports the scenarios."""
+
+    name: str
+    matrix_keys: Mapping[str, str]
+    required_matrix_keys: Sequence[str]
+    matrix_path: Path | None
+
+
+def scenario_matrix(scenario: type[MatrixReader]) -> dict[str, Any]:
     """The matrix of a scenario class, with its keys checked against what the scenario reads."""
     path = scenario.matrix_path or matrix_file(scenario.name)
     data = load_matrix(scenario.name, path=path)

@@ -2,12 +2,16 @@
 
 A new implementation is one module that decorates its class or factory with ``REGISTRY.register("name")``;
 the package that owns the registry imports its submodules with :func:`import_submodules`, so no central
-list has to be edited.
+list has to be edited. Another distribution (a member company's codec wheel) plugs in through an entry-point
+group instead (:func:`load_entry_points`; the coders read ``harness.coders``, the scenarios
+``harness.scenarios``), so the matrix picks up what is installed without the suite being edited.
 """
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import pkgutil
+import types
 from typing import Callable, Generic, Iterator, TypeVar
 
 T = TypeVar("T")
@@ -52,6 +56,10 @@ class Registry(Generic[T]):
     def __contains__(self, name: object) -> bool:
         return name in self._entries
 
+    def holds(self, obj: object) -> bool:
+        """Whether ``obj`` is registered under any name."""
+        return any(entry is obj for entry in self._entries.values())
+
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
 
@@ -62,3 +70,26 @@ def import_submodules(package_name: str) -> None:
     for info in pkgutil.iter_modules(package.__path__, package_name + "."):
         if not info.name.rsplit(".", 1)[-1].startswith("_"):
             importlib.import_module(info.name)
+
+
+def load_entry_points(group: str, registry: Registry) -> list[str]:
+    """Load the plug-ins installed under entry-point ``group``, in name order; returns their entry-point names.
+
+    An entry point names a module (``toy_codec = "member_codec.toy"``: importing it runs its ``register``
+    decorators) or an object (``toy = "member_codec:ToyCoder"``: registered under the entry point's name unless
+    its module already registered it). A plug-in that fails to import stops the run with its distribution
+    and entry point named, since a matrix silently missing a member's codec would be a wrong result.
+    """
+    loaded = []
+    for point in sorted(importlib.metadata.entry_points(group=group), key=lambda p: p.name):
+        dist = point.dist.name if point.dist is not None else "unknown distribution"
+        try:
+            obj = point.load()
+        except Exception as exc:
+            raise RegistryError(f"{registry.kind} plug-in {point.name!r} = {point.value!r} (entry point group "
+                                f"{group!r}, distribution {dist}) failed to load: {type(exc).__name__}: {exc}; "
+                                "fix or uninstall that distribution") from exc
+        if not isinstance(obj, types.ModuleType) and not registry.holds(obj):
+            registry.register(point.name)(obj)
+        loaded.append(point.name)
+    return loaded

@@ -1,8 +1,14 @@
-"""Results rows: one dict per scenario/split/codec/QP cell, written as results.csv and results.json.
+"""Results rows: one dict per scenario/split/codec/QP cell, written as results.csv and results.json, and read back.
 
 Column names follow seed 001 Table 2.1.2.3-1 (anc_size, rec_size, compress_ratio, metric_name, anc_perf,
 rec_perf, enc_time, dec_time, ...) plus the configuration columns marked R (coder_name, scenario_name,
 data_set_name, model_name, unique_tag); scenarios add their own columns.
+
+Writing and reading live together so that the columns a run writes and the types a reader gives them cannot
+drift apart, and so that everything that reads results (the report, the submission checker, ``compare``)
+does so without loading scenarios, models or torch. A submission zip holds the same two files; its members
+are read here too (into memory, never extracted), so that a results reader accepts a zip without depending on
+the package that packs one.
 """
 from __future__ import annotations
 
@@ -10,16 +16,27 @@ import csv
 import io
 import json
 import math
-from pathlib import Path
-from typing import Any, Iterable
+import zipfile
+from pathlib import Path, PurePosixPath
+from typing import Any, Iterable, Mapping
 
 from harness.files import atomic_write_text
 
+# the columns that name what was run (the cell, less its metric); scenarios and readers share this one tuple
+IDENTITY_COLUMNS = ("scenario_name", "model_name", "data_set_name", "device", "split", "coder_name")
 LEADING_COLUMNS = [
-    "test_id", "scenario_name", "model_name", "data_set_name", "device", "split", "coder_name",
+    "test_id", *IDENTITY_COLUMNS,
     "metric_name", "anc_perf", "rec_perf", "anc_size", "rec_size", "compress_ratio",
     "enc_time", "dec_time", "anc_eval_time", "rec_eval_time", "status",
 ]
+TEXT_COLUMNS = {"test_id", *IDENTITY_COLUMNS, "metric_name", "status", "unique_tag"}
+KEY_COLUMNS = (*IDENTITY_COLUMNS, "metric_name")  # a cell: what the report tabulates and compare matches
+REQUIRED_COLUMNS = ("scenario_name", "coder_name")
+
+# the results inside a submission zip (harness.submission.archive names the other members)
+ARCHIVE_RESULTS_CSV = "results/results.csv"
+ARCHIVE_RESULTS_JSON = "results/results.json"
+MAX_ARCHIVE_BYTES = 1 << 30  # a zip whose members inflate beyond this is refused before it is read
 
 
 def _jsonable(value: Any) -> Any:
@@ -49,3 +66,106 @@ def write_results(rows: Iterable[dict[str, Any]], results_dir: Path, environment
     payload = {"environment": environment or {}, "rows": rows}
     atomic_write_text(results_dir / "results.json", json.dumps(payload, indent=1, sort_keys=True) + "\n")
 
+
+# --- reading ------------------------------------------------------------------------------------------------
+def _number(value: Any) -> Any:
+    """CSV text and JSON's "nan"/"inf" strings back to floats; anything non-numeric unchanged."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, (int, float)):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if text == "":
+            return None
+        try:
+            return int(text)
+        except ValueError:
+            pass
+        try:
+            return float(text)
+        except ValueError:
+            return value
+    return value
+
+
+def normalise_row(row: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        if key in TEXT_COLUMNS:
+            out[key] = "" if value is None else str(value)
+        else:
+            out[key] = _number(value)
+    for key in KEY_COLUMNS:
+        out.setdefault(key, "")
+    return out
+
+
+def parse_results_json(text: str, label: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """(environment, raw rows) of results.json text; ``label`` names the file in errors."""
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{label} is not valid JSON ({exc}); re-run the suite or delete it to use "
+                         "results.csv") from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("rows"), list):
+        raise ValueError(f"{label} has no 'rows' list; it was not written by harness.results")
+    return payload.get("environment") or {}, payload["rows"]
+
+
+def parse_results_csv(text: str) -> list[dict[str, Any]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def typed_rows(raw_rows: list[Any], label: str) -> list[dict[str, Any]]:
+    rows = []
+    for index, raw in enumerate(raw_rows):
+        if not isinstance(raw, dict):
+            raise ValueError(f"{label}: row {index} is not an object")
+        missing = [c for c in REQUIRED_COLUMNS if not raw.get(c)]
+        if missing:
+            raise ValueError(f"{label}: row {index} ({raw.get('test_id', 'no test_id')}) lacks "
+                             f"{', '.join(missing)}")
+        rows.append(normalise_row(raw))
+    return rows
+
+
+def _safe_member(name: str) -> bool:
+    path = PurePosixPath(name)
+    return bool(name) and not path.is_absolute() and ".." not in path.parts and "\\" not in name
+
+
+def read_archive(data: bytes, label: str) -> dict[str, bytes]:
+    """The members of a submission zip by name, read into memory. What could hurt the reader is refused before
+    any content is looked at: not a zip, absolute or climbing (``../``) names, a name twice, members that
+    inflate beyond :data:`MAX_ARCHIVE_BYTES`."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        raise ValueError(f"{label} is not a zip file; a submission is the .zip `python -m harness submit` "
+                         "writes") from None
+    infos = [i for i in archive.infolist() if not i.is_dir()]
+    names = [i.filename for i in infos]
+    unsafe = [n for n in names if not _safe_member(n)]
+    if unsafe:
+        raise ValueError(f"{label}: unsafe member name {unsafe[0]!r} (absolute or '..'); refused unread")
+    if len(set(names)) != len(names):
+        raise ValueError(f"{label}: a member name appears twice; refused unread")
+    if sum(i.file_size for i in infos) > MAX_ARCHIVE_BYTES:
+        raise ValueError(f"{label}: members inflate beyond {MAX_ARCHIVE_BYTES} bytes; refused unread")
+    try:
+        return {i.filename: archive.read(i) for i in infos}
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:  # CRC error, truncated member
+        raise ValueError(f"{label}: corrupt zip member ({exc})") from None
+
+
+def archive_results(files: Mapping[str, bytes], label: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """(environment, typed rows) of the results.json packed in a submission (results.csv when it is absent)."""
+    if ARCHIVE_RESULTS_JSON in files:
+        environment, raw = parse_results_json(files[ARCHIVE_RESULTS_JSON].decode("utf-8"),
+                                              f"{label}:{ARCHIVE_RESULTS_JSON}")
+    elif ARCHIVE_RESULTS_CSV in files:
+        environment, raw = {}, parse_results_csv(files[ARCHIVE_RESULTS_CSV].decode("utf-8"))
+    else:
+        raise ValueError(f"{label} holds no {ARCHIVE_RESULTS_JSON} or {ARCHIVE_RESULTS_CSV}: not a submission")
+    return environment, typed_rows(raw, label)

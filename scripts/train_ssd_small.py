@@ -8,7 +8,7 @@ every ``--checkpoint-every`` steps (atomic) so a stopped run resumes where it wa
 
     nice .venv/bin/python scripts/train_ssd_small.py --steps 1500 --threads 1 --max-minutes 45
 
-Compression-augmented fine-tuning of part 2 (seed 002 §3.3; harness.detection.ssd.compression_augment): part 1
+Compression-augmented fine-tuning of part 2 (seed 002 §3.3; training.compression_augment): part 1
 of the shipped model is frozen up to split 90, the cut features of every sample are coded at a QP drawn from
 {lossless, 22, 27, 32, 37} (HEVC, Q-layer 8 bits, channel tiling) and part 2 learns on the decoded ones:
 
@@ -21,10 +21,8 @@ import argparse
 import hashlib
 import io
 import json
-import math
 import sys
 import time
-from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -33,15 +31,14 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from harness.files import atomic_write, atomic_write_bytes, atomic_write_text  # noqa: E402
+from harness.files import atomic_write_bytes, atomic_write_text  # noqa: E402
 from harness.datasets.synthetic_shapes import CATEGORIES, EVAL_SEED, IMAGE_SIZE, NUM_CLASSES, TRAIN_SEED, generate_sample  # noqa: E402
 from harness.detection.ssd.default_boxes import DefaultBoxesConfig, assign_targets, default_boxes_xywh  # noqa: E402
-from harness.detection.ssd.compression_augment import (  # noqa: E402
-    SEED_002_CODERS, CompressionAugmentation, find_cut_module,
-)
-from harness.detection.ssd.multibox_loss import multibox_loss  # noqa: E402
 from harness.detection.ssd.preprocess import preprocess  # noqa: E402
 from harness.detection.ssd.ssd_small import SSD, ssd_from_onnx  # noqa: E402
+from training.compression_augment import SEED_002_CODERS, CompressionAugmentation, find_cut_module  # noqa: E402
+from training.losses import multibox_loss  # noqa: E402
+from training.loop import save_checkpoint, warmup_cosine_lr  # noqa: E402
 
 ASSETS = REPO / "harness" / "assets"
 DEFAULT_CKPT = REPO / ".cache" / "ssd_small" / "checkpoint.pt"
@@ -55,14 +52,6 @@ def make_batch(step: int, batch_size: int, anchors: np.ndarray, config: DefaultB
     images = torch.from_numpy(preprocess(np.stack([s.image for s in samples])))
     locs, labels = zip(*(assign_targets(s.boxes / IMAGE_SIZE, s.labels, anchors, config) for s in samples))
     return images, torch.from_numpy(np.stack(locs)), torch.from_numpy(np.stack(labels))
-
-
-def lr_at(step: int, total: int, base_lr: float, warmup: int) -> float:
-    """Linear warm-up then cosine decay to 2% of the base rate."""
-    if step < warmup:
-        return base_lr * (step + 1) / warmup
-    progress = min(1.0, (step - warmup) / max(1, total - warmup))
-    return base_lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
 def train(steps: int, batch_size: int = 32, lr: float = 3e-3, warmup: int = 100, seed: int = 0,
@@ -123,7 +112,7 @@ def train(steps: int, batch_size: int = 32, lr: float = 3e-3, warmup: int = 100,
     step = start
     for step in range(start, steps):
         for group in optimizer.param_groups:
-            group["lr"] = lr_at(step, steps, lr, warmup)
+            group["lr"] = warmup_cosine_lr(step, steps, lr, warmup)
         images, gt_locs, gt_labels = make_batch(step + data_offset, batch_size, anchors, config)
         if augmentation:
             augmentation.step = step
@@ -144,7 +133,7 @@ def train(steps: int, batch_size: int = 32, lr: float = 3e-3, warmup: int = 100,
         if checkpoint is not None and ((step + 1) % checkpoint_every == 0 or done or out_of_time):
             state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step + 1,
                      **settings, "losses": losses, "elapsed_s": elapsed}
-            atomic_write(checkpoint, partial(torch.save, state))
+            save_checkpoint(state, checkpoint)
         if out_of_time:
             log(f"time budget reached after step {step + 1}")
             break

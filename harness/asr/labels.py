@@ -9,7 +9,6 @@ LABELS: tuple[str, ...] = (
     "-", "|", "E", "T", "A", "O", "N", "I", "H", "S", "R", "D", "L", "U", "M",
     "W", "C", "F", "G", "Y", "P", "B", "V", "K", "'", "X", "J", "Q", "Z",
 )
-BLANK = 0
 _INDEX = {label: i for i, label in enumerate(LABELS)}
 
 

@@ -1,11 +1,12 @@
-"""Test-case summary of table 10.1.9-1 and the RD plot of Fig. 10.1.9-1 (cSize vs wer, werAnc as a line)."""
+"""Test-case summary of table 10.1.9-1 and the points of Fig. 10.1.9-1 (cSize vs wer, werAnc as a line).
+
+The figure itself is drawn by the report (harness.report.plots.save_rd_plot), which draws the same figure
+from results rows: one drawing of it, and nothing below the report layer draws.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Sequence
-
-from harness.files import atomic_write
+from typing import Any, Sequence
 
 
 @dataclass(frozen=True)
@@ -36,30 +37,8 @@ def summarize(points: Sequence[RdPoint], wer_anc: float, range_points: float = 5
     return TestCaseSummary(wer_anc, wer_max, inside, required)
 
 
-def save_rd_plot(points: Sequence[RdPoint], wer_anc: float, path: Path, title: str, range_points: float = 5.0) -> Path:
-    """PNG in the style of Fig. 10.1.9-1, written atomically."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=100)
-    families: dict[str, list[RdPoint]] = {}
-    for p in points:
-        families.setdefault(p.coder.split(":")[0], []).append(p)
-    for family, pts in sorted(families.items()):
-        pts = sorted(pts, key=lambda p: p.c_size)
-        ax.plot([p.c_size for p in pts], [100 * p.wer for p in pts], marker="o", label=family)
-    ax.axhline(100 * wer_anc, color="black", linestyle="--", linewidth=1, label="werAnc")
-    ax.axhspan(100 * wer_anc, 100 * wer_anc + range_points, color="grey", alpha=0.15, label=f"werAnc + {range_points:g}")
-    ax.set_xlabel("cSize (bitstream size / sizeAnc)")
-    ax.set_ylabel("wer [%]")
-    ax.set_title(title)
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize="small")
-    fig.tight_layout()
-    try:
-        atomic_write(path, lambda handle: fig.savefig(handle, format="png"))
-    finally:
-        plt.close(fig)
-    return path
+def rd_rows(points: Sequence[RdPoint], wer_anc: float) -> list[dict[str, Any]]:
+    """The points as results rows of Fig. 10.1.9-1 (cSize as ``compress_ratio``, WER in percent as ``rec_perf``,
+    werAnc as ``anc_perf``): the form the report draws that figure from (harness.report.plots.save_rd_plot)."""
+    return [{"coder_name": p.coder, "compress_ratio": p.c_size, "rec_perf": 100 * p.wer, "anc_perf": 100 * wer_anc}
+            for p in points]

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Callable
 
 from harness.assetstore.manifest import Asset
-from harness.assetstore.verify import md5_file
+from harness.assetstore.digest import md5_file
 from harness.files import file_lock
 
 CHUNK = 1 << 20

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
+from harness.assetstore.digest import md5_of, read_md5_sidecar
 from harness.assetstore.manifest import MANIFEST_PATH, Asset, find_asset, load_manifest
 from harness.files import REPO_ROOT, cache_root
 
@@ -85,3 +86,25 @@ def asset_with_file_name(file_name: str, manifest: Path = MANIFEST_PATH) -> Asse
             return asset
     raise ValueError(f"no entry of {MANIFEST_NAME} has a path ending in {file_name!r}; add one (name, path, "
                      "obtain) so that its place under --data-dir is defined")
+
+
+def verified_asset(name: str, data_dir: Path | None = None, manifest: Path = MANIFEST_PATH) -> Path:
+    """:func:`require_asset`, and when the manifest knows the asset's md5 (``md5``, or the ``md5_file``
+    sidecar in the repository) the file's md5 checked against it, so that a loader never runs on a damaged or
+    swapped file: ValueError naming the file and both digests otherwise. A declared sidecar that is absent
+    is AssetMissing like the asset itself, since without it the file cannot be checked."""
+    path = require_asset(name, data_dir, manifest)
+    asset = manifest_asset(name, manifest)
+    expected, source = asset.md5, MANIFEST_NAME
+    if expected is None and asset.md5_file:
+        sidecar = REPO_ROOT / asset.md5_file
+        expected, source = read_md5_sidecar(sidecar), sidecar.name
+        if expected is None:
+            raise AssetMissing(f"md5 sidecar {sidecar} of asset {name!r} ({MANIFEST_NAME}) is missing or holds no "
+                               f"md5, so {path} cannot be checked: {asset.obtain}")
+    if expected is not None:
+        actual = md5_of(path)
+        if actual != expected:
+            raise ValueError(f"{path} has md5 {actual}, {source} says {expected}: the file is damaged or was "
+                             "replaced without updating its checksum")
+    return path

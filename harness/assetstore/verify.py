@@ -11,48 +11,19 @@ Semantics (``assets verify`` exits non-zero when ``failed`` is true):
 * ``on-demand``: a built/generated artefact not built yet (made on first use; not a failure);
 * ``skipped``: lives under --data-dir and none was given.
 
-A folder's md5 is the md5 of its ``md5sum``-style listing: one ``<md5>  <relative posix path>`` line per
-file, sorted by path, so ``find . -type f | sort | xargs md5sum`` reproduces it.
+A folder's md5 is defined in harness.assetstore.digest (the md5 of its ``md5sum``-style listing).
 """
 from __future__ import annotations
 
-import hashlib
-import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from harness.assetstore.digest import md5_of, read_md5_sidecar
 from harness.assetstore.manifest import Asset
 from harness.assetstore.paths import relative_location, root_dir
 from harness.files import REPO_ROOT
 
-CHUNK = 1 << 20
 FAILING = {"mismatch"}
-
-
-def md5_file(path: Path) -> str:
-    digest = hashlib.md5()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def md5_tree(folder: Path) -> str:
-    files = sorted((p for p in folder.rglob("*") if p.is_file()), key=lambda p: p.relative_to(folder).as_posix())
-    listing = "".join(f"{md5_file(p)}  {p.relative_to(folder).as_posix()}\n" for p in files)
-    return hashlib.md5(listing.encode("utf-8")).hexdigest()
-
-
-def md5_of(path: Path) -> str:
-    return md5_tree(path) if path.is_dir() else md5_file(path)
-
-
-def read_md5_sidecar(path: Path) -> str | None:
-    """First 32-hex-digit token of a ``.md5`` file (``md5sum`` output or a bare digest)."""
-    if not path.is_file():
-        return None
-    match = re.search(r"\b[0-9a-fA-F]{32}\b", path.read_text(encoding="utf-8", errors="replace"))
-    return match.group(0).lower() if match else None
 
 
 @dataclass

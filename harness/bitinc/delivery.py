@@ -1,7 +1,7 @@
 """The server and the two clients of seed 001 §10.6.5, each step timed as in §10.6.8.
 
 Server (:class:`Server`): quantise the float model once at the highest precision (step 2; every lower
-precision is its codes shifted right, :mod:`harness.bitinc.grid` claim 1), then encode streams (step 3):
+precision is its codes shifted right, :mod:`harness.coders.nested_grid` claim 1), then encode streams (step 3):
 
 * a model at b bits: ``nnc-int:bits=b`` (:mod:`harness.coders.nnc_int`), integer tensors carried exactly;
 * an exact update L -> H: ``nnc-int:bits=H,base_bits=L``, the next H - L bits of every code;
@@ -27,7 +27,7 @@ from typing import Mapping
 
 import numpy as np
 
-from harness.bitinc.grid import QuantisedTensor, check_bits
+from harness.coders.nested_grid import QuantisedTensor, check_bits
 from harness.coders import BitstreamError, decode_any, make_coder
 from harness.coders.container import TensorEntry, unpack
 from harness.coders.nnc_int import NncIntCoder, decode_quantised, warm_up

@@ -60,7 +60,7 @@ def deliver(source: "Mapping[str, np.ndarray] | Server", low_bits: int, high_bit
     """Quantise (unless ``source`` is a server that did), encode low/update/high, run both clients on them.
 
     A :class:`Server` quantised at ``high_bits`` or above may be shared by several deliveries of one model: its
-    model streams are encoded once (claim 1 of harness.bitinc.grid makes them independent of the top
+    model streams are encoded once (claim 1 of harness.coders.nested_grid makes them independent of the top
     precision)."""
     if low_bits >= high_bits:
         raise ValueError(f"--low-bits {low_bits} must be below --high-bits {high_bits}")

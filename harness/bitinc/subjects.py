@@ -1,8 +1,9 @@
 """The models bit-incremental delivery runs on: a state_dict of numpy arrays plus, where the suite has one, an
 evaluation of any state_dict of the same architecture (registered in :data:`SUBJECTS`).
 
-* ``asr_small``: the ASR scenario's task (:class:`harness.scenarios.asr.AsrTask`: ``get_model(pre_trained=True)``,
-  ``get_perf(model)``), WER in percent (lower is better) on the embedded synthetic set.
+* ``asr_small``: the ASR task of its matrix/asr.yaml entry (:class:`harness.asr.task.AsrTask`, the same task the
+  ASR scenario evaluates: ``get_model(pre_trained=True)``, ``get_perf(model)``), WER in percent (lower is
+  better) on the embedded synthetic set.
 * ``ssd_small``: every initializer of harness/assets/ssd_small.onnx; the state is written back into the graph
   in memory and run over ``shapes50_selected`` through the one detector loop
   (:func:`harness.detection.inference.detect_images`), calc_map in percent.
@@ -50,13 +51,11 @@ def load_subject(name: str, data_dir: Path | None = None, device: str = "cpu") -
 
 @SUBJECTS.register("asr_small")
 def asr_small(data_dir: Path | None = None, device: str = "cpu") -> Subject:
-    from harness.matrix import scenario_matrix
-    from harness.scenarios.asr import AsrScenario
-    from harness.scenarios.base import RunContext
-    from harness.scenarios.model_coding import load_decoded, state_dict_arrays
+    from harness.asr.task import asr_models, build_task, data_set_name
+    from harness.coders.model_state import load_decoded, state_dict_arrays
 
-    scenario = AsrScenario(scenario_matrix(AsrScenario), RunContext(data_dir=data_dir, devices=(device,)))
-    task = scenario.task("asr_small", device)
+    models = asr_models()
+    task = build_task("asr_small", models, device, data_dir)
     reason = task.missing_reason()
     if reason:
         raise FileNotFoundError(reason)
@@ -66,7 +65,7 @@ def asr_small(data_dir: Path | None = None, device: str = "cpu") -> Subject:
         wer, seconds = task.get_perf(load_decoded(template, dict(state)), "test")
         return 100.0 * wer, seconds
 
-    return Subject("asr_small", state_dict_arrays(template), scenario.data_set_name("asr_small"), "wer", False,
+    return Subject("asr_small", state_dict_arrays(template), data_set_name(models["asr_small"]), "wer", False,
                    evaluate)
 
 
@@ -75,11 +74,11 @@ def ssd_small(data_dir: Path | None = None, device: str = "cpu") -> Subject:
     import onnx
     from onnx import numpy_helper
 
-    from harness.detection.datasets import DETECTION_DATASETS
+    from harness.detection.datasets import DATASETS
     from harness.detection.detectors import DETECTORS
 
     detector = DETECTORS.get("ssd_small")(data_dir)
-    dataset = DETECTION_DATASETS.get("shapes50_selected")(data_dir)
+    dataset = DATASETS.get("shapes50_selected")(data_dir)
     model = onnx.load(str(detector.onnx_path))
     state = {init.name: numpy_helper.to_array(init) for init in model.graph.initializer}
 
@@ -123,7 +122,7 @@ def detection_calc_map(model_bytes: bytes, detector, dataset, device: str = "cpu
 def _classifier(name: str) -> SubjectFactory:
     def factory(data_dir: Path | None = None, device: str = "cpu") -> Subject:
         from harness.models.classifiers import build_classifier
-        from harness.scenarios.model_coding import state_dict_arrays
+        from harness.coders.model_state import state_dict_arrays
 
         return Subject(name, state_dict_arrays(build_classifier(name)), "none")
 

@@ -107,7 +107,7 @@ def summary(result: Any, subject: Any, bandwidths: list[float], out_dir: Path) -
 
 def run_bitinc(args: argparse.Namespace) -> int:
     from harness.bitinc.delivery import UpdateMode
-    from harness.bitinc.grid import check_bits
+    from harness.coders.nested_grid import check_bits
     from harness.bitinc.pipeline import STATES, deliver
 
     low, high = check_bits(args.low_bits, "--low-bits"), check_bits(args.high_bits, "--high-bits")

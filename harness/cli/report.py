@@ -26,7 +26,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from harness.report.compare import compare_runs
+    from harness.submission.compare import compare_runs
 
     result = compare_runs(args.run_a, args.run_b)
     if args.json:

@@ -5,7 +5,7 @@ Parameters:
   base_bits  0: the stream is a model at ``bits``; L (< bits): the exact update from an L-bit model to ``bits``
 
 The grids and the two claims that make ``low + update == high`` bit for bit are in
-:mod:`harness.bitinc.grid`. Payload of one floating tensor::
+:mod:`harness.coders.nested_grid`. Payload of one floating tensor::
 
     lo   channels x float32   min of each channel (channels = shape[0] from 2-D up, else 1)
     hi   channels x float32   max of each channel
@@ -15,7 +15,7 @@ The grids and the two claims that make ``low + update == high`` bit for bit are 
 NNCodec codes int32 tensors without quantising them (its approximator marks them ``skip``) and decodes them
 to the same integers, so the codes survive coding exactly; the decoder checks that they lie in range.
 Decoding a model gives its float32 reconstruction; decoding an update on its own gives the float increment
-it stands for, x^_bits - x^_base_bits (:func:`harness.bitinc.grid.increment`). Clients that apply an update
+it stands for, x^_bits - x^_base_bits (:func:`harness.coders.nested_grid.increment`). Clients that apply an update
 work on the integer codes instead: :meth:`NncIntCoder.decode_quantised`. Integer and bool tensors are
 stored exactly, as by every coder.
 """
@@ -27,7 +27,7 @@ from typing import Mapping
 
 import numpy as np
 
-from harness.bitinc.grid import MAX_BITS, QuantisedTensor, channel_count, zero_point
+from harness.coders.nested_grid import MAX_BITS, QuantisedTensor, channel_count, zero_point
 from harness.coders.base import CODERS, Coder, Param, make_coder
 from harness.coders.container import EXACT_DTYPES, BitstreamError, TensorEntry, pack, unpack, validate_tensors
 from harness.coders.nnc import nnc_shape, quiet_nncodec

@@ -1,6 +1,7 @@
 """Detection evaluation sets in COCO form: ground truth plus the image files, in a fixed order.
 
-Registered in :data:`DETECTION_DATASETS`, each a factory taking ``--data-dir`` (or ``None``):
+Registered in the data-set catalogue :data:`harness.datasets.DATASETS`, each a factory taking ``--data-dir`` (or
+``None``):
 
 * ``shapes50``: the embedded held-out set, images 0..49 of the evaluation stream of
   harness.datasets.synthetic_shapes, built on first use.
@@ -18,14 +19,13 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from harness.assetstore.paths import AssetMissing, require_asset
+from harness.datasets import DATASETS
 from harness.datasets.coco_folder import read_image
 from harness.metrics.coco_data import GroundTruth, parse_ground_truth
-from harness.registry import Registry
 
 
 @dataclass
@@ -98,11 +98,9 @@ def read_selection(path: Path) -> list[int]:
     return ids
 
 
-DatasetFactory = Callable[[Path | None], DetectionDataset]
-DETECTION_DATASETS: Registry[DatasetFactory] = Registry("detection dataset")
 
 
-@DETECTION_DATASETS.register("shapes50")
+@DATASETS.register("shapes50")
 def embedded_shapes50(data_dir: Path | None = None) -> DetectionDataset:
     from harness.datasets.coco_folder import IMAGES_DIR, INSTANCES_JSON, eval_set
 
@@ -110,7 +108,7 @@ def embedded_shapes50(data_dir: Path | None = None) -> DetectionDataset:
     return coco_folder_dataset("shapes50", root / INSTANCES_JSON, root / IMAGES_DIR, origin="generated")
 
 
-@DETECTION_DATASETS.register("coco50")
+@DATASETS.register("coco50")
 def coco_val2017_selection(data_dir: Path | None = None) -> DetectionDataset:
     images = require_asset("coco_val2017_images", data_dir)
     instances = require_asset("coco_annotations_2017", data_dir)
@@ -118,7 +116,7 @@ def coco_val2017_selection(data_dir: Path | None = None) -> DetectionDataset:
     return coco_folder_dataset("coco50", instances, images, origin="user-provided", selection=read_selection(selection))
 
 
-@DETECTION_DATASETS.register("shapes50_selected")
+@DATASETS.register("shapes50_selected")
 def embedded_shapes50_selected(data_dir: Path | None = None) -> DetectionDataset:
     from harness.datasets.coco_folder import IMAGES_DIR, INSTANCES_JSON, eval_set
     from harness.detection.detectors import embedded_meta

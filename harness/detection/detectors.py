@@ -19,10 +19,11 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from harness.assetstore.paths import AssetMissing, asset_path, require_asset
+from harness.assetstore.paths import AssetMissing
 from harness.detection.ssd.default_boxes import DefaultBoxesConfig
 from harness.detection.ssd.postprocess import Detections, postprocess
 from harness.detection.ssd.preprocess import preprocess
+from harness.models import model_path
 from harness.registry import Registry
 
 __all__ = ["AssetMissing", "DETECTORS", "Detector", "coco_result_rows", "ssd_small_detector"]
@@ -98,10 +99,11 @@ def ssd_small_detector(onnx_path: Path, config: DefaultBoxesConfig = DefaultBoxe
 
 def embedded_meta(asset: str = "ssd_small") -> tuple[Path, dict]:
     """A shipped ssd_small-architecture model and its model JSON (written beside it by scripts/train_ssd_small.py)."""
-    onnx_path = asset_path(asset)
+    onnx_path = model_path(asset)
     meta_path = onnx_path.with_suffix(".json")
-    if not onnx_path.is_file() or not meta_path.is_file():
-        raise AssetMissing(f"{onnx_path} / {meta_path} missing: run scripts/train_ssd_small.py to build them")
+    if not meta_path.is_file():
+        raise AssetMissing(f"{meta_path} (the model JSON of {onnx_path.name}) is missing: run "
+                           "scripts/train_ssd_small.py to build it")
     return onnx_path, json.loads(meta_path.read_text())
 
 
@@ -141,7 +143,7 @@ DBOXES300_COCO = DefaultBoxesConfig(
 @DETECTORS.register("ssd_resnet")
 def user_ssd_resnet(data_dir: Path | None = None) -> Detector:
     """The trained ssd_resnet.onnx of seed 000 (convert_ssd300_to_onnx.py), at the manifest's place under --data-dir."""
-    path = require_asset("ssd_resnet", data_dir)
+    path = model_path("ssd_resnet", data_dir)
     import onnx
 
     graph_input = onnx.load(str(path), load_external_data=False).graph.input[0].name

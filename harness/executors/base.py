@@ -11,13 +11,27 @@ references and the report do not depend on it.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar, Sequence
 
 from harness.executors.progress import Progress
 from harness.registry import Registry
 from harness.scenarios.base import Cell, CellOutcome, Scenario
 
-EXECUTORS: Registry = Registry("executor")
+DEFAULT_SHARD_SIZE = 5  # 50 embedded images -> 10 shards per group: balanced on 1, 2, 5 or 10 workers
+
+
+@dataclass(frozen=True)
+class ExecutorSettings:
+    """What a run says about execution (the pytest options); each executor reads what applies to it."""
+
+    address: str | None = None
+    shard_size: int = DEFAULT_SHARD_SIZE
+    store_root: Path | None = None
+    rerun: bool = False
+
+
 
 
 class ShardFailed(RuntimeError):
@@ -29,6 +43,11 @@ class Executor(ABC):
 
     def __init__(self, progress: Progress | None = None) -> None:
         self.progress = progress if progress is not None else Progress(interval=0)
+
+    @classmethod
+    def from_settings(cls, settings: ExecutorSettings, progress: Progress | None = None) -> "Executor":
+        """The executor for a run's settings (an executor without settings of its own ignores them)."""
+        return cls(progress)
 
     def plan(self, scenario: Scenario, cells: Sequence[Cell]) -> None:
         """The cells of ``scenario`` this run will ask for; an executor may start them all now."""
@@ -43,6 +62,9 @@ class Executor(ABC):
 
     def close(self) -> None:
         """Release what the executor holds (cancel unfinished work, disconnect)."""
+
+
+EXECUTORS: Registry[type[Executor]] = Registry("executor")
 
 
 @EXECUTORS.register("local")

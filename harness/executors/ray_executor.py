@@ -22,9 +22,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from harness.executors.base import EXECUTORS, Executor, ShardFailed
+from harness.executors.base import EXECUTORS, Executor, ExecutorSettings, ShardFailed
 from harness.executors.progress import Progress
-from harness.executors.sharding import Shard, ShardedScenario, plan_shards
+from harness.executors.sharding import Shard, plan_shards
+from harness.scenarios.sharding import ShardedScenario
 from harness.executors.store import ShardStore
 from harness.scenarios.base import Cell, CellOutcome, Scenario
 
@@ -90,6 +91,11 @@ class RayExecutor(Executor):
         self._nodes: dict[str, _NodeStats] = defaultdict(_NodeStats)
         self._remote: Any = None
         self._started = time.monotonic()
+
+    @classmethod
+    def from_settings(cls, settings: ExecutorSettings, progress: Progress | None = None) -> "RayExecutor":
+        return cls(address=settings.address, shard_size=settings.shard_size,
+                   store=ShardStore(settings.store_root, rerun=settings.rerun), progress=progress)
 
     # --- connection ------------------------------------------------------------------------------------
     def _ray(self) -> Any:

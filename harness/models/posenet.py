@@ -100,6 +100,7 @@ def posenet_path(size: int = DEFAULT_SIZE) -> Path:
 
 
 @MODELS.register("posenet_seeded")
-def posenet_seeded() -> Path:
-    """Cached ONNX file of the seeded PoseNet MobileNetV1 1.0 (257 x 257, output stride 16)."""
-    return posenet_path(DEFAULT_SIZE)
+def posenet_seeded(size: int = DEFAULT_SIZE) -> Path:
+    """Cached ONNX file of the seeded PoseNet MobileNetV1 1.0 (``size`` x ``size`` input, default 257; output
+    stride 16)."""
+    return posenet_path(size)

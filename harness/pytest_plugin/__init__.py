@@ -5,8 +5,11 @@ so ``pytest -m ssd --data-dir /data/assets --results-dir /tmp/out`` parses with 
 
 * options ``--data-dir``, ``--device``, ``--results-dir``, ``--update-references`` and markers (static ones
   below plus one per registered scenario);
-* the generic cell test (:mod:`harness.pytest_plugin.cells`) and the fixtures ``record_result`` and
-  ``check_reference`` for the scenario-specific tests;
+* the cells of every registered scenario as the parameters of a test's ``scenario_cell`` argument and
+  :func:`harness.pytest_plugin.cells.run_and_gate`, the body of the generic cell test
+  (``tests/scenarios/test_cells.py``; a member's wheel writes the same two lines), and the fixtures
+  ``record_result`` and ``check_reference`` for the scenario-specific tests;
+* the executor's life in the session (:mod:`harness.pytest_plugin.execution`);
 * results rows kept in ``config.stash``; under pytest-xdist each worker ships its rows to the controller
   (``workeroutput``), which alone writes ``results.csv``/``results.json``;
 * reference breaches raised as :class:`harness.references.ReferenceBreach`, which the end-of-run summary
@@ -21,27 +24,10 @@ from typing import Any, Callable
 
 import pytest
 
-from harness.references import REFERENCES_PATH, check_against_reference, load_tolerances
-
-ROWS_KEY = pytest.StashKey[list]()
-BREACH_ATTRIBUTE = "harness_reference_breach"
-
-STATIC_MARKERS = {
-    "coders": "intermediate-data coder conformance",
-    "retinanet": "RetinaNet ResNet-50 FPN split-inference structure and split conformance",
-    "cuda": "needs a working CUDAExecutionProvider; skipped with a reason otherwise",
-    "slow": "long-running test",
-    "benchmark": "pytest-benchmark speed measurement, excluded from the default run (use -m benchmark)",
-}
-AREA_MARKERS = ("coders", "retinanet")  # markers that name an area of the suite in the end-of-run summary
-
-
-def scenario_markers() -> dict[str, str]:
-    """One marker per registered scenario, named like the scenario."""
-    from harness.scenarios import SCENARIOS
-
-    return {name: SCENARIOS.get(name).description or f"scenario {name}" for name in SCENARIOS.names()}
-
+from harness.pytest_plugin import cells, execution
+from harness.pytest_plugin.state import (BREACH_ATTRIBUTE, ROWS_KEY, STATIC_MARKERS, add_row, devices_for,
+                                         is_xdist_worker, references_path, scenario_markers)
+from harness.references import check_against_reference, load_tolerances
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("harness", "FS_AI4Media conformance suite")
@@ -57,11 +43,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--references", default=None, type=Path,
                     help="references file to gate against (default: the suite's references/expected_metrics.json; "
                          "a member may keep and compare against its own record)")
-    # --- executor options (issue 13; owned by harness/executors): --executor --ray-address --rerun ... ---
-    from harness.executors.plugin import add_options
-
-    add_options(group)
-    # --- end executor options ---
+    execution.add_options(group)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -84,16 +66,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
-def devices_for(config: pytest.Config) -> list[str]:
-    choice = config.getoption("--device")
-    return ["cpu", "cuda"] if choice == "all" else [choice]
-
-
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    from harness.pytest_plugin.cells import parametrize_cells
-
     if "scenario_cell" in metafunc.fixturenames:
-        parametrize_cells(metafunc)
+        cells.parametrize_cells(metafunc)
     elif "device" in metafunc.fixturenames:
         # any other test asking for ``device`` runs once per selected device; cuda cases carry the cuda marker
         params = [pytest.param(d, id=d, marks=[pytest.mark.cuda] if d == "cuda" else [])
@@ -127,15 +102,6 @@ def tolerances() -> dict[str, Any]:
     return load_tolerances()
 
 
-def add_row(config: pytest.Config, nodeid: str, row: dict[str, Any]) -> None:
-    # rows of checks that involve no coder (structure, anchors) still name one, so every row is a cell
-    config.stash[ROWS_KEY].append({"test_id": nodeid, "coder_name": "none", **row})
-
-
-def references_path(config: pytest.Config) -> Path:
-    return Path(config.getoption("--references") or REFERENCES_PATH)
-
-
 @pytest.fixture
 def record_result(request: pytest.FixtureRequest) -> Callable[[dict[str, Any]], None]:
     """Add one results row (a dict of columns) for this test."""
@@ -167,14 +133,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
     return report
 
 
-def _is_xdist_worker(config: pytest.Config) -> bool:
-    return hasattr(config, "workerinput")
-
-
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     rows = config.stash.get(ROWS_KEY, [])
-    if _is_xdist_worker(config):
+    if is_xdist_worker(config):
         config.workeroutput["harness_rows"] = json.dumps(rows, default=str)  # type: ignore[attr-defined]
         return
     if rows:
@@ -194,5 +156,5 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
         node.config.stash[ROWS_KEY].extend(json.loads(payload))
 
 
-# the end-of-run summary lives beside this module
-pytest_plugins = ["harness.pytest_plugin.summary", "harness.executors.plugin"]  # executors: issue 13
+# the end-of-run summary and the executor's hooks live beside this module
+pytest_plugins = ["harness.pytest_plugin.summary", "harness.pytest_plugin.execution"]

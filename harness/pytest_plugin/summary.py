@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
+from harness.pytest_plugin.state import AREA_MARKERS, BREACH_ATTRIBUTE, ROWS_KEY, is_xdist_worker, scenario_markers
+
 SLOWEST = 5
 
 
 def scenario_of(report: pytest.TestReport) -> str:
     """The scenario marker of a test, else its tests/<area>/ folder."""
-    from harness.pytest_plugin import AREA_MARKERS, scenario_markers
-
     keywords = getattr(report, "keywords", {}) or {}
     # the most specific marker first: a cell of ssd_cloud also carries ssd, and counts under ssd_cloud
     for marker in sorted([*scenario_markers(), *AREA_MARKERS], key=lambda m: (-len(m), m)):
@@ -38,8 +38,6 @@ def _outcome(report: pytest.TestReport) -> str | None:
 
 
 def _breached(report: pytest.TestReport) -> bool:
-    from harness.pytest_plugin import BREACH_ATTRIBUTE
-
     return any(name == BREACH_ATTRIBUTE and value for name, value in getattr(report, "user_properties", []))
 
 
@@ -57,14 +55,12 @@ def summarise(reports: list[pytest.TestReport]) -> dict[str, Counter]:
 
 @pytest.hookimpl(trylast=True)
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    if hasattr(config, "workerinput"):
+    if is_xdist_worker(config):
         return
     reports = [r for key in ("passed", "failed", "skipped", "error", "xfailed", "xpassed")
                for r in terminalreporter.stats.get(key, []) if isinstance(r, pytest.TestReport)]
     if not reports:
         return
-    from harness.pytest_plugin import ROWS_KEY
-
     rows = config.stash.get(ROWS_KEY, [])
     failing_rows = Counter(str(r.get("scenario_name", "")) for r in rows if r.get("status") == "fail")
     terminalreporter.write_sep("=", "scenario summary")

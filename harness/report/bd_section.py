@@ -1,10 +1,13 @@
-"""The Bjontegaard tables of a scenario's section (numbers from harness.report.curves.bd_tables)."""
+"""The Bjontegaard tables of a scenario's section (numbers from harness.report.curves.bd_tables), and the page
+section of BD-KBPI-mAP against the cloud-only anchor (numbers from harness.report.bd_kbpi), which spans the
+ssd and ssd_cloud scenarios and so is a page section of the registry (harness.report.figures.SECTIONS)."""
 from __future__ import annotations
 
 from typing import Any
 
 from harness.report.curves import bd_tables, group_title
 from harness.report.describe import family_label, metric_view
+from harness.report.figures import SECTIONS, Page
 from harness.report.markup import esc, figure, fmt, note, table
 
 EXPLANATION = ("A curve is one coder family (the coder's declared family: spec without its rate parameter) at one "
@@ -150,3 +153,8 @@ def bd_kbpi_section(rows: list[dict[str, Any]], cloud_anchor: str | None = None,
         text += "".join(_kbpi_tables(group, method) for method in METHODS)
         text += _kbpi_figure(group) if figures else ""
     return text
+
+
+@SECTIONS.register("bd_kbpi")
+def _bd_kbpi_page_section(page: Page) -> str:
+    return bd_kbpi_section(page.rows, page.cloud_anchor, page.figures)

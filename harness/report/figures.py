@@ -1,4 +1,8 @@
-"""The report's figure registry: which plots a scenario's section shows.
+"""The report's registries: which plots a scenario's section shows, and which sections the page holds.
+
+Both go through :class:`harness.registry.Registry` and the same plug-in import, so a new plot or a new
+run-wide section is one module of ``harness/report/`` with one decorated function and no edit of the page
+code (harness.report.html).
 
 A figure provider is a function ``(scenario, rows) -> list[Figure]`` registered with
 ``@FIGURES.register("name")``; the report calls every provider for every scenario, in the order of their
@@ -9,10 +13,16 @@ imports every module of the package before it asks.
 
 The providers here draw seed 000 Figs. 1-10 for rows with split points and seed 001 Fig. 10.1.9-1 for rows
 without, one set per group (scenario / model / data set / device / metric).
+
+A page section is a function ``(page) -> str`` (HTML; ``""`` when it has nothing to show) registered with
+``@SECTIONS.register("name")``: the sections that span scenarios (BD-KBPI-mAP against the cloud-only anchor,
+the executor's per-node throughput), placed after the scenario sections in the order of their names. A
+section that draws figures of its own draws them only when ``page.figures`` is true.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
 from harness.registry import Registry, import_submodules
@@ -28,9 +38,29 @@ class Figure:
     caption: str
 
 
+@dataclass(frozen=True)
+class Page:
+    """What a page section reads: the run's rows (in report order), where they came from, the page's options."""
+
+    results_dir: Path
+    rows: list[dict[str, Any]]
+    cloud_anchor: str | None = None
+    figures: bool = True
+
+
 FigureProvider = Callable[[str, list[dict[str, Any]]], list[Figure]]
+SectionProvider = Callable[[Page], str]
 FIGURES: Registry[FigureProvider] = Registry("report figure")
+SECTIONS: Registry[SectionProvider] = Registry("report section")
 _IMPORTED = False
+
+
+def _import_plugins() -> None:
+    """Import every module of this package once: plug-ins (sweep_plots, bd_section, ...) register on import."""
+    global _IMPORTED
+    if not _IMPORTED:
+        import_submodules("harness.report")
+        _IMPORTED = True
 
 
 def coder_groups(rows: list[dict[str, Any]]) -> list[tuple[tuple[str, ...], list[dict[str, Any]]]]:
@@ -76,11 +106,14 @@ FIGURES.register("seed001_fig10_1_9_1_csize")(_provider(
 
 def figures_for(scenario: str, rows: list[dict[str, Any]]) -> list[Figure]:
     """Every registered provider's figures for one scenario's rows, providers in name order."""
-    global _IMPORTED
-    if not _IMPORTED:  # plug-in modules of this package (sweep_plots, ...) register on import
-        import_submodules("harness.report")
-        _IMPORTED = True
+    _import_plugins()
     out: list[Figure] = []
     for name in FIGURES.names():
         out += FIGURES.get(name)(scenario, rows)
     return out
+
+
+def sections_for(page: Page) -> list[str]:
+    """Every registered section of the page, in name order (those with nothing to show give ``""``)."""
+    _import_plugins()
+    return [SECTIONS.get(name)(page) for name in SECTIONS.names()]

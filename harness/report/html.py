@@ -2,9 +2,10 @@
 
 Read top to bottom as a member would: the environment and asset md5s the run recorded; one summary line per
 scenario; per scenario its pivot tables (seed 000's shape, cells coloured by verdict and linked to their rows),
-its structure results, its Bjontegaard tables and its figures (harness.report.figures: a registry, so new
-plots plug in without editing this module); then the coders legend (short label -> full spec), the full
-tables and the slowest combinations.
+its structure results, its Bjontegaard tables and its figures; the sections that span scenarios (BD-KBPI-mAP
+against the cloud-only anchor, executor throughput); then the coders legend (short label -> full spec), the full
+tables and the slowest combinations. Figures and run-wide sections come from the registries of
+harness.report.figures, so new ones plug in without editing this module.
 
 Self-contained (figures embedded as base64 PNG) and without timestamp: the same results give the same bytes.
 """
@@ -16,14 +17,13 @@ from typing import Any
 from harness.files import atomic_write_text
 from harness.references import load_tolerances
 from harness.report import tables
-from harness.report.bd_section import bd_kbpi_section, bd_section
+from harness.report.bd_section import bd_section
 from harness.report.describe import is_coder_row
-from harness.report.figures import figures_for
+from harness.report.figures import Page, figures_for, sections_for
 from harness.report.header import environment_section
 from harness.report.load import load_results
 from harness.report.markup import esc, figure, note
 from harness.report.pivot import pivot_tables
-from harness.report.throughput import executor_section
 
 STYLE = """body{font-family:sans-serif;margin:1.5em;color:#222;max-width:110em}
 table{border-collapse:collapse;margin:.4em 0 1.4em}caption{text-align:left;font-weight:bold;padding:.3em 0;white-space:nowrap}
@@ -85,7 +85,7 @@ def build_report(results_dir: Path, anchor_family: str | None = None, anchor_spl
     ]
     sections += [scenario_section(s, [r for r in rows if r["scenario_name"] == s], tolerances, anchor_family,
                                   anchor_split, figures) for s in tables.scenarios_of(rows)]
-    sections += [bd_kbpi_section(rows, cloud_anchor, figures), executor_section(results_dir)]
+    sections += sections_for(Page(results_dir, rows, cloud_anchor, figures))
     sections += [
         "<h2>Coders</h2>" + note("Short labels used in tables and figures, with the full spec recorded in results "
                                  "(coder_name); family and rate parameter as the coder class declares them.")

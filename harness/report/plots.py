@@ -9,7 +9,8 @@ or None when there is nothing to draw: the report never shows an empty plot or o
 * seed 000 Figs. 5-8: metric against compressed size, one line per split point (log x);
 * seed 000 Figs. 9-10: metric against compressed/uncompressed size in percent, one series per split;
 * seed 001 Fig. 10.1.9-1: metric against cSize = rec_size / anc_size, one line per coder family with labelled
-  rate points, the anchor's value as a dashed line.
+  rate points, the anchor's value as a dashed line; the one drawing of that figure, also for the ASR test
+  case's own PNG (:func:`save_rd_plot`, with the range of table 10.1.9-1 shaded).
 
 Families, labels and rate order come from the coders' declarations (harness.report.describe). PNG metadata is
 cleared so the same rows give the same bytes on every run.
@@ -19,7 +20,8 @@ from __future__ import annotations
 import io
 import math
 from collections import defaultdict
-from typing import Any
+from pathlib import Path
+from typing import Any, Sequence
 
 import matplotlib
 
@@ -27,6 +29,7 @@ matplotlib.use("Agg")
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from harness.files import atomic_write  # noqa: E402
 from harness.report.curves import split_sort_key  # noqa: E402
 from harness.report.describe import VARIANT_SEPARATOR, coder_view, family_label, is_coder_row  # noqa: E402
 from harness.report.load import as_float  # noqa: E402
@@ -191,8 +194,9 @@ def metric_vs_ratio(rows: list[dict[str, Any]], title: str, metric: str) -> byte
     return _lines_per_split(pts, title, "compressed / uncompressed intermediate size (%)", metric, False, "none")
 
 
-def metric_vs_csize(rows: list[dict[str, Any]], title: str, metric: str) -> bytes | None:
-    """Seed 001 Fig. 10.1.9-1: (cSize, metric) per family, rate points labelled, anchor as a dashed line."""
+def metric_vs_csize(rows: list[dict[str, Any]], title: str, metric: str, band: float | None = None) -> bytes | None:
+    """Seed 001 Fig. 10.1.9-1: (cSize, metric) per family, rate points labelled, anchor as a dashed line;
+    ``band`` (metric units) shades [anchor, anchor + band]: the range of table 10.1.9-1's test case."""
     pts = points(rows, "compress_ratio")
     if not pts:
         return None
@@ -205,8 +209,25 @@ def metric_vs_csize(rows: list[dict[str, Any]], title: str, metric: str) -> byte
         ax.axhline(value, linestyle="--", color="grey", linewidth=1)
     if anchors:
         ax.plot([], [], linestyle="--", color="grey", label=f"{metric} anchor")
+    if band is not None:
+        for index, value in enumerate(anchors):
+            ax.axhspan(value, value + band, color="grey", alpha=0.15,
+                       label=f"anchor + {band:g}" if index == 0 else None)
     _finish(ax, title, "cSize = compressed size / anchor size", metric)
     return png(figure)
+
+
+def save_rd_plot(points: Sequence[Any], wer_anc: float, path: Path, title: str, range_points: float = 5.0) -> Path:
+    """The ASR test case's Fig. 10.1.9-1 as a PNG file: its points (harness.asr.rd_report.RdPoint) drawn by
+    :func:`metric_vs_csize` like the report's figure, WER in percent, [werAnc, werAnc + range_points] shaded;
+    written atomically."""
+    from harness.asr.rd_report import rd_rows
+
+    image = metric_vs_csize(rd_rows(points, wer_anc), title, "wer [%]", band=range_points)
+    if image is None:
+        raise ValueError(f"{title}: no coded point to draw")
+    atomic_write(Path(path), lambda handle: handle.write(image))
+    return Path(path)
 
 
 def kbpi_per_split(curves: dict[tuple[str, str], list[Any]], title: str, metric: str, anchor: str,

@@ -7,6 +7,9 @@
   as a horizontal line: seed 002 Fig. 4's point that early splits send more than the image itself;
 * :func:`summary_from_rows`: the sweep JSON rebuilt from results rows of the ``posenet`` / ``split_sweep``
   scenarios (one model, device and coder), so a report draws the same plots from results.json.
+
+The report's figures of those scenarios are registered with harness.report.figures.FIGURES when this module is
+imported (the report imports every module of its package before it asks for figures).
 """
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.files import atomic_write
+from harness.report.figures import FIGURES, Figure
 
 
 def _png(figure: Any) -> bytes:
@@ -196,9 +200,8 @@ def sweep_summaries(rows: Sequence[dict[str, Any]]) -> dict[tuple[str, str], dic
     return out
 
 
-def _sweep_figures(scenario: str, rows: list[dict[str, Any]]) -> list[Any]:
-    from harness.report.figures import Figure
-
+@FIGURES.register("split_sweep_plots")
+def _sweep_figures(scenario: str, rows: list[dict[str, Any]]) -> list[Figure]:
     seed = SEED_SECTION.get(scenario, "split sweep")
     out = []
     for (model, device), summaries in sweep_summaries(rows).items():
@@ -213,12 +216,3 @@ def _sweep_figures(scenario: str, rows: list[dict[str, Any]]) -> list[Any]:
                               f"bandwidth, part 1 / coding and transmission / part 2 stacked; best {best} ({seed})"))
     return out
 
-
-def _register() -> None:
-    from harness.report.figures import FIGURES
-
-    if "split_sweep_plots" not in FIGURES:
-        FIGURES.register("split_sweep_plots")(_sweep_figures)
-
-
-_register()

@@ -19,10 +19,10 @@ from harness.report.curves import split_sort_key
 from harness.report.describe import coder_view, is_coder_row
 from harness.report.load import as_float, cell_key, cell_name
 from harness.report.markup import esc, row_anchor, table
+from harness.results import IDENTITY_COLUMNS
 
 IDENTITY = ("model_name", "data_set_name", "device")
-HIDDEN = {"test_id", "unique_tag", "status", "scenario_name", "model_name", "data_set_name", "device", "split",
-          "coder_name", "metric_name"}
+HIDDEN = {"test_id", "unique_tag", "status", *IDENTITY_COLUMNS, "metric_name"}
 LEADING_VALUES = ("anc_perf", "rec_perf", "ref_rec_perf", "anc_size", "rec_size", "ref_rec_size",
                   "compress_ratio", "kbpi", "kbpi_std")
 TIME_COLUMNS = ("enc_time", "dec_time", "rec_eval_time", "part1_time", "part2_time")

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from harness.report.figures import SECTIONS, Page
 from harness.report.markup import esc, fmt, note, table
 
 EXECUTOR_FILE = "executor.json"
@@ -48,3 +49,8 @@ def executor_section(results_dir: Path) -> str:
             + note(f"{run}. Units are images (shards of --shard-size units); per second of busy time on the node.")
             + (table(["node", *NODE_COLUMNS], body, ' id="executor-nodes"', caption="Throughput per node")
                if body else note("No node finished a shard.")))
+
+
+@SECTIONS.register("executor")
+def _executor_page_section(page: Page) -> str:
+    return executor_section(page.results_dir)

@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Mapping, Sequence
 
-# Results columns that name a cell; a scenario's axes use these names where they apply so that the row of a
-# cell is its identity (seed 001 table 2.1.2.3-1 R-parameters plus ``device`` and ``split``).
-IDENTITY_COLUMNS = ("scenario_name", "model_name", "data_set_name", "device", "split", "coder_name")
+# coder_name of the cell that runs the uncoded model (the unsplit detector, the original weights): the anchor
+# every coded cell of its group is compared with
+ANCHOR = "anchor"
 # how an axis value reads in test ids and reference keys where the bare value would not explain itself
 AXIS_LABELS = {"split": "split{}"}
 
@@ -99,14 +99,12 @@ class RunContext:
     data_dir: Path | None = None
     devices: tuple[str, ...] = ("cpu",)
     results_dir: Path = Path("results")
-    options: Mapping[str, Any] = field(default_factory=dict)  # e.g. executor settings
 
 
 class Scenario(ABC):
     """Base of every scenario. Subclasses set ``name`` through the registry, ``metrics`` and ``matrix_keys``."""
 
     name: ClassVar[str] = ""
-    family: ClassVar[str] = ""  # "split_inference" | "model_coding" | "coding" | ...
     description: ClassVar[str] = ""
     metrics: ClassVar[tuple[Metric, ...]] = ()
     #: matrix key -> what it means; ``scenario`` is always allowed; keys not here are an error

@@ -41,7 +41,6 @@ def state_digest(state: Mapping[str, np.ndarray]) -> str:
 
 @SCENARIOS.register("bitinc")
 class BitincScenario(Scenario):
-    family = "model_coding"
     description = "bit-incremental model delivery (seed 001 §10.6): low-precision model, then an update"
     metrics = (
         *(Metric(f"{s}_perf", "percent") for s in ("low", "update", "high")),

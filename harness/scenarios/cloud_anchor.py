@@ -25,7 +25,7 @@ import numpy as np
 from harness.coders import Coder, make_coder
 from harness.scenarios import SCENARIOS
 from harness.scenarios.base import Cell, CellOutcome, Metric, RunContext, Scenario
-from harness.scenarios.ssd import DETECTION_ACCURACY, accuracy, accuracy_columns, keep_predictions
+from harness.scenarios.detection_outputs import DETECTION_ACCURACY, accuracy, accuracy_columns, keep_predictions
 
 SPLIT = "cloud"  # the value of the split axis: nothing runs on the device, the image is sent
 
@@ -70,7 +70,6 @@ def coded_dataset(dataset: Any, coder: Coder) -> Any:
 
 @SCENARIOS.register("ssd_cloud")
 class CloudAnchorScenario(Scenario):
-    family = "split_inference"
     description = "cloud-only anchor: input images coded (JPEG, HEVC intra), whole detector in the cloud"
     metrics = (
         *DETECTION_ACCURACY,
@@ -122,13 +121,13 @@ class CloudAnchorScenario(Scenario):
     # --- assets --------------------------------------------------------------------------------------
     def assets(self, detector_name: str, dataset_name: str) -> tuple[Any, Any]:
         """(detector, dataset); raises AssetMissing naming what to provide."""
-        from harness.detection.datasets import DETECTION_DATASETS
+        from harness.detection.datasets import DATASETS
         from harness.detection.detectors import DETECTORS
 
         key = (detector_name, dataset_name)
         if key not in self._assets:
             self._assets[key] = (DETECTORS.get(detector_name)(self.context.data_dir),
-                                 DETECTION_DATASETS.get(dataset_name)(self.context.data_dir))
+                                 DATASETS.get(dataset_name)(self.context.data_dir))
         return self._assets[key]
 
     def missing_reason(self, cell: Cell) -> str | None:

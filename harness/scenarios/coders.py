@@ -25,7 +25,6 @@ def feature_map(shape: tuple[int, ...], seed: int) -> np.ndarray:
 
 @SCENARIOS.register("coders")
 class CodersScenario(Scenario):
-    family = "coding"
     description = "intermediate-data coder conformance: sizes, round trips, corruption"
     metrics = (Metric("rec_size", "bytes"), Metric("mse", "value^2", higher_is_better=False))
     matrix_keys = {"feature_map": "{shape, seed} of the seeded ReLU feature map", "coders": "coder specs"}

@@ -43,13 +43,6 @@ class PoseNetScenario(SplitSweepScenario):
     }
     required_matrix_keys = ("models", "coders", "repeat", "images", "output_stride")
 
-    def model_path(self, entry: Mapping[str, Any]) -> Path:
-        if entry.get("source", "built") == "built":
-            from harness.models.posenet import posenet_path
-
-            return posenet_path(int(entry.get("size", 257)))
-        return super().model_path(entry)
-
     def missing_reason(self, cell: Cell) -> str | None:
         reasons = [image_source_missing(source) for source in self.matrix["images"]]
         return next((r for r in reasons if r), None) or super().missing_reason(cell)

@@ -32,7 +32,6 @@ SIZE_METRICS = ("layers", "part1_model_bytes", "part2_model_bytes", "intermediat
 
 @SCENARIOS.register("split_sweep")
 class SplitSweepScenario(Scenario):
-    family = "split_inference"
     description = "split-point sweep: sizes, device/network latency and 5G delivery per configuration"
     metrics = (*(Metric(name, "count" if name == "layers" else "bytes") for name in SIZE_METRICS),
                Metric("lossless", "bool", higher_is_better=True),
@@ -81,11 +80,9 @@ class SplitSweepScenario(Scenario):
     def model_path(self, entry: Mapping[str, Any]) -> Path:
         from harness.models import model_file
 
-        if entry.get("source") == "asset":
-            from harness.assetstore.paths import require_asset
-
-            return require_asset(entry["model"], self.context.data_dir)
-        return model_file(entry["model"], entry.get("source", "built"), self.context.data_dir)
+        # a built model's input size is a build option (PoseNet 16 n + 1); a file's size is its own
+        options = {"size": int(entry["size"])} if "size" in entry and entry.get("source", "built") == "built" else {}
+        return model_file(entry["model"], entry.get("source", "built"), self.context.data_dir, **options)
 
     def missing_reason(self, cell: Cell) -> str | None:
         try:

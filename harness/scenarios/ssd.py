@@ -8,57 +8,16 @@ as JSON and as the per-frame text of seed 001 §2.1.1.1.
 """
 from __future__ import annotations
 
-import json
-import re
-from pathlib import Path
 from typing import Any, Mapping
 
 from harness.coders import make_coder
-from harness.files import atomic_write_text
-from harness.metrics import headlines
 from harness.scenarios import SCENARIOS
-from harness.scenarios.base import Cell, CellOutcome, Metric, RunContext, Scenario
+from harness.scenarios.base import ANCHOR, Cell, CellOutcome, Metric, RunContext, Scenario
+from harness.scenarios.detection_outputs import DETECTION_ACCURACY, accuracy, accuracy_columns, keep_predictions
 from harness.scenarios.ssd_shards import SsdShards
 
-ANCHOR = "anchor"
-# the accuracy of every detection scenario: the headline figures the metric styles declare (all in percent)
-DETECTION_ACCURACY = tuple(Metric(h.name, h.unit, h.higher_is_better) for _, h in headlines())
-
-
-def accuracy_columns(metrics: Mapping[str, Any], metric: str) -> dict[str, Any]:
-    """Results columns of the headline figures: ``rec_perf`` for the scenario's metric, each style's own column
-    (map_voc, map_coco_AP, ...) for the others."""
-    columns = {"rec_perf": metrics[metric]}
-    columns.update({h.column: metrics[h.name] for _, h in headlines() if h.column != "rec_perf"})
-    return columns
-
-
-def accuracy(metrics: Mapping[str, Any]) -> dict[str, float]:
-    """The gated headline figures of a scored set of detections."""
-    return {m.name: metrics[m.name] for m in DETECTION_ACCURACY}
-
-
-def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.=-]+", "_", name)
-
-
-def keep_predictions(results_dir: Path, cell: Cell, rows: list[dict]) -> None:
-    """Detections of a cell as COCO JSON and as per-frame text (<label> <confidence> <x> <y> <w> <h>)."""
-    from harness.metrics.frame_text import FramePrediction, write_frame_predictions
-
-    folder = results_dir / "predictions" / _safe(f"{cell['model_name']}-{cell['data_set_name']}-{cell['device']}")
-    name = ANCHOR if cell["coder_name"] == ANCHOR else f"split{cell['split']}-{cell['coder_name']}"
-    atomic_write_text(folder / f"{_safe(name)}.json", json.dumps(rows))
-    frames: dict[int, list[FramePrediction]] = {}
-    for row in rows:
-        frames.setdefault(row["image_id"], []).append(FramePrediction(row["category_id"], row["score"], *row["bbox"]))
-    for image_id, predictions in frames.items():
-        write_frame_predictions(folder / _safe(name) / f"{image_id}.txt", predictions)
-
-
 @SCENARIOS.register("ssd")
-class SsdScenario(SsdShards, Scenario):  # SsdShards: sharding hooks for --executor ray (issue 13, ssd_shards.py)
-    family = "split_inference"
+class SsdScenario(SsdShards, Scenario):  # SsdShards: the hooks that let --executor ray shard it by image
     description = "ssd_resnet split-inference scenario (seed 000; embedded detector by default)"
     metrics = (
         *DETECTION_ACCURACY,
@@ -109,14 +68,14 @@ class SsdScenario(SsdShards, Scenario):  # SsdShards: sharding hooks for --execu
     # --- assets and the pipeline ---------------------------------------------------------------------
     def pipeline(self, detector_name: str, dataset_name: str, device: str) -> Any:
         """The split-inference pipeline of a detector on a dataset (raises AssetMissing naming the file)."""
-        from harness.detection.datasets import DETECTION_DATASETS
+        from harness.detection.datasets import DATASETS
         from harness.detection.detectors import DETECTORS
         from harness.detection.pipeline import SplitDetectionPipeline
 
         key = (detector_name, dataset_name, device)
         if key not in self._pipelines:
             detector = DETECTORS.get(detector_name)(self.context.data_dir)
-            dataset = DETECTION_DATASETS.get(dataset_name)(self.context.data_dir)
+            dataset = DATASETS.get(dataset_name)(self.context.data_dir)
             splits, _ = self.sweeps[(detector_name, dataset_name)]
             self._pipelines[key] = SplitDetectionPipeline(detector, dataset, splits, device)
         return self._pipelines[key]

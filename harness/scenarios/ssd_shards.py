@@ -1,4 +1,4 @@
-"""The ssd scenario's sharding hooks (issue 13): its matrix as shards of images for ``--executor ray``.
+"""The ssd scenario's sharding hooks: its matrix as shards of images for ``--executor ray``.
 
 A group is one detector x dataset x device. A shard task runs part 1 ONCE per image of its shard for every
 split point with the pipeline's one part-1 routine (``part1_images``, the one the local store build runs on
@@ -11,15 +11,16 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from harness.executors.sharding import OutcomeOf, ShardedScenario
-from harness.scenarios.base import Cell, CellOutcome
+from harness.scenarios.base import ANCHOR, Cell, CellOutcome
+from harness.scenarios.detection_outputs import keep_predictions
+from harness.scenarios.sharding import OutcomeOf, ShardedScenario
 
 
 class SsdShards(ShardedScenario):
     """ShardedScenario hooks of :class:`harness.scenarios.ssd.SsdScenario` (mixed in there)."""
 
     shard_code = ("harness.detection", "harness.coders", "harness.split", "harness.metrics", "harness.runtime",
-                  "harness.executors.sharding")
+                  "harness.scenarios.sharding")
 
     def _group_pipeline(self, cell: Cell) -> Any:
         return self.pipeline(cell["model_name"], cell["data_set_name"], cell["device"])
@@ -40,8 +41,6 @@ class SsdShards(ShardedScenario):
                 "optimization": OPTIMIZATION}
 
     def run_shard(self, cells: Sequence[Cell], units: Sequence[int]) -> dict[str, Any]:
-        from harness.scenarios.ssd import ANCHOR
-
         pipeline = self._group_pipeline(cells[0])
         part1 = pipeline.part1_images(units)  # sessions kept by the pipeline, which the worker keeps
         partials: dict[str, Any] = {}
@@ -56,7 +55,6 @@ class SsdShards(ShardedScenario):
 
     def reduce(self, cell: Cell, partials: Sequence[Any], outcome_of: OutcomeOf) -> CellOutcome:
         from harness.detection.part1 import ordered_sum
-        from harness.scenarios.ssd import ANCHOR, keep_predictions
 
         pipeline = self._group_pipeline(cell)
         if cell["coder_name"] == ANCHOR:

@@ -13,7 +13,10 @@
     SHA256SUMS               sha256 of every other member (`sha256sum -c` format)
 
 ``python -m harness check-submission FILE.zip`` (:mod:`.check`) prints one line per problem and exits
-non-zero when there is any; ``compare`` accepts a submission wherever it accepts a results folder and
-refuses to trust one that the checker refuses. The expected cells come from the checking suite itself
-(:mod:`.suite`).
+non-zero when there is any; ``compare`` (:mod:`.compare`) accepts a submission wherever it accepts a results
+folder and refuses to trust one that the checker refuses. The expected cells come from the checking suite
+itself (:mod:`.suite`, which imports the scenario registry only when asked for cells).
+
+This package builds on harness.report (the packed report, reading it back, a run's rows), never the other
+way round; both read results files through harness.results.
 """

@@ -2,8 +2,10 @@
 
 Reading refuses what could hurt the reader before any content is looked at: a file that is not a zip,
 member names that are absolute or climb out (``../``), duplicate names, and archives that would inflate
-beyond :data:`MAX_TOTAL_BYTES`. Writing uses fixed timestamps and sorted names, so the same inputs give the
-same bytes, and goes through :func:`harness.files.atomic_write` (no half-written zip under the final name).
+beyond :data:`MAX_TOTAL_BYTES`. That reading is :func:`harness.results.read_archive`, shared with every
+reader of a submission's results, so a report or a comparison of a zip refuses exactly what the checker
+refuses. Writing uses fixed timestamps and sorted names, so the same inputs give the same bytes, and goes
+through :func:`harness.files.atomic_write` (no half-written zip under the final name).
 """
 from __future__ import annotations
 
@@ -12,21 +14,23 @@ import io
 import json
 import zipfile
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Mapping
 
 from harness.files import atomic_write
+from harness.results import (ARCHIVE_RESULTS_CSV, ARCHIVE_RESULTS_JSON, MAX_ARCHIVE_BYTES, archive_results,
+                             read_archive)
 
 SUMS = "SHA256SUMS"
 INFO = "submission.json"
 ENVIRONMENT = "environment.json"
 ASSETS = "assets.json"
-RESULTS_CSV = "results/results.csv"
-RESULTS_JSON = "results/results.json"
+RESULTS_CSV = ARCHIVE_RESULTS_CSV
+RESULTS_JSON = ARCHIVE_RESULTS_JSON
 REPORT = "results/report.html"
 MATRIX_DIR = "matrix"
 REQUIRED = (INFO, ENVIRONMENT, ASSETS, RESULTS_CSV, RESULTS_JSON, REPORT)
-MAX_TOTAL_BYTES = 1 << 30
+MAX_TOTAL_BYTES = MAX_ARCHIVE_BYTES
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
@@ -52,11 +56,6 @@ def parse_sums(text: str) -> tuple[dict[str, str], list[str]]:
     return sums, bad
 
 
-def _safe_name(name: str) -> bool:
-    path = PurePosixPath(name)
-    return bool(name) and not path.is_absolute() and ".." not in path.parts and "\\" not in name
-
-
 @dataclass
 class Submission:
     """The members of a submission by name."""
@@ -73,24 +72,7 @@ class Submission:
 
     @classmethod
     def from_bytes(cls, data: bytes, label: str) -> "Submission":
-        try:
-            archive = zipfile.ZipFile(io.BytesIO(data))
-        except zipfile.BadZipFile:
-            raise ValueError(f"{label} is not a zip file; a submission is the .zip `python -m harness submit` "
-                             "writes") from None
-        infos = [i for i in archive.infolist() if not i.is_dir()]
-        names = [i.filename for i in infos]
-        unsafe = [n for n in names if not _safe_name(n)]
-        if unsafe:
-            raise ValueError(f"{label}: unsafe member name {unsafe[0]!r} (absolute or '..'); refused unread")
-        if len(set(names)) != len(names):
-            raise ValueError(f"{label}: a member name appears twice; refused unread")
-        if sum(i.file_size for i in infos) > MAX_TOTAL_BYTES:
-            raise ValueError(f"{label}: members inflate beyond {MAX_TOTAL_BYTES} bytes; refused unread")
-        try:
-            return cls(label, {i.filename: archive.read(i) for i in infos})
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:  # CRC error, truncated member
-            raise ValueError(f"{label}: corrupt zip member ({exc})") from None
+        return cls(label, read_archive(data, label))
 
     def text(self, name: str) -> str:
         return self.files[name].decode("utf-8")
@@ -100,16 +82,7 @@ class Submission:
 
     def results(self) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """(environment, typed rows) of the packed results.json (results.csv when it is absent)."""
-        from harness.report.load import parse_results_csv, parse_results_json, typed_rows
-
-        label = f"{self.label}:{RESULTS_JSON}"
-        if RESULTS_JSON in self.files:
-            environment, raw = parse_results_json(self.text(RESULTS_JSON), label)
-        elif RESULTS_CSV in self.files:
-            environment, raw = {}, parse_results_csv(self.text(RESULTS_CSV))
-        else:
-            raise ValueError(f"{self.label} holds no {RESULTS_JSON} or {RESULTS_CSV}: not a submission")
-        return environment, typed_rows(raw, self.label)
+        return archive_results(self.files, self.label)
 
     def to_bytes(self) -> bytes:
         buffer = io.BytesIO()

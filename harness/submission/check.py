@@ -24,7 +24,8 @@ from typing import Any
 
 import yaml
 
-from harness.report.load import cell_key, cell_name, normalise_row, parse_results_csv, parse_results_json
+from harness.report.load import cell_key, cell_name
+from harness.results import normalise_row, parse_results_csv, parse_results_json, typed_rows
 from harness.submission.archive import (
     ASSETS, ENVIRONMENT, INFO, MATRIX_DIR, REPORT, REQUIRED, RESULTS_CSV, RESULTS_JSON, SUMS, Submission, parse_sums,
     sha256)
@@ -73,7 +74,6 @@ def _rows_by_cell(raw: list[dict[str, Any]]) -> dict[str, list[str]]:
 
 
 def check_consistency(sub: Submission, environment: dict[str, Any], raw_json: list[dict[str, Any]]) -> list[Problem]:
-    from harness.report.load import typed_rows
     from harness.report.readback import disagreements
 
     problems = []

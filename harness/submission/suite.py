@@ -9,15 +9,19 @@ model, data set and device (the axes of those names the cell has). A run without
 the ssd_resnet/COCO cells and is not refused for leaving that whole group out; it is refused when any cell of
 a group it did run is missing (a crashed worker, a ``-k`` selection, a dropped row). Groups not run are
 listed as notes.
+
+The scenario registry (and with it every scenario, model and torch) is imported only when cells are asked
+for, so that reading or packing a submission does not load them.
 """
 from __future__ import annotations
 
 import re
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from harness.scenarios.base import Cell, RunContext
+if TYPE_CHECKING:
+    from harness.scenarios.base import Cell
 
 GROUP_AXES = ("model_name", "data_set_name", "device")
 CELL_TEST = re.compile(r"::test_cell\[(?P<id>.*)\]$")
@@ -58,6 +62,8 @@ class Suite:
         return scenario_matrix(self.scenarios.get(name))
 
     def cells(self, name: str, devices: tuple[str, ...]) -> list[Cell]:
+        from harness.scenarios.base import RunContext
+
         cls = self.scenarios.get(name)
         return cls(self.matrix(name), RunContext(devices=devices)).cells()
 

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from harness.asr.rd_report import RdPoint, save_rd_plot, summarize
+from harness.asr.rd_report import RdPoint, summarize
 from harness.coders import make_coder
 from harness.matrix import scenario_matrix
 from harness.references import get_reference
+from harness.report.plots import save_rd_plot
 from harness.scenarios.asr import AsrScenario
 from harness.scenarios.base import RunContext
 from harness.scenarios.model_coding import ANCHOR

@@ -106,7 +106,7 @@ def test_an_exact_update_after_a_lossy_one_is_refused(state):
 
 
 def test_model_streams_do_not_depend_on_the_top_precision(state):
-    # claim 1 of harness.bitinc.grid: the 8-bit stream of a server quantised at 16 is the standalone one
+    # claim 1 of harness.coders.nested_grid: the 8-bit stream of a server quantised at 16 is the standalone one
     assert Server(state, 16).model_stream(8)[0] == Server(state, 8).model_stream(8)[0]
 
 

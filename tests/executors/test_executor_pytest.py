@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 pytest_plugins = ["pytester"]
+# the repository's generic cell test, copied as a member's test tree would hold it
+CELL_TEST_MODULE = Path(__file__).resolve().parents[1] / "scenarios" / "test_cells.py"
 pytestmark = pytest.mark.slow
 
 CONFTEST = '''
@@ -39,7 +41,7 @@ MATRIX = "scenario: toy\nunits: 12\nsplits: [1, 2]\ncoders: [a, b, c]\ndelay: 0.
 def sandbox(pytester: pytest.Pytester) -> pytest.Pytester:
     pytester.makeconftest(CONFTEST)
     pytester.makefile(".yaml", toy=MATRIX)
-    pytester.makepyfile(test_cells="from harness.pytest_plugin.cells import test_cell  # noqa: F401\n")
+    pytester.makepyfile(test_cells=CELL_TEST_MODULE.read_text())
     return pytester
 
 

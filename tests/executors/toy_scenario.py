@@ -19,7 +19,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from harness.executors.sharding import OutcomeOf, ShardedScenario
+from harness.scenarios.sharding import OutcomeOf, ShardedScenario
 from harness.scenarios.base import Cell, CellOutcome, Metric, RunContext, Scenario
 
 ANCHOR = "anchor"
@@ -32,7 +32,6 @@ def toy_matrix(**overrides: Any) -> dict[str, Any]:
 
 class ToyScenario(ShardedScenario, Scenario):
     name = "toy"
-    family = "coding"
     description = "toy sharded scenario (executor tests)"
     shard_code = ()  # its partials depend on this module only (added by ShardedScenario)
     metrics = (Metric("score", "fraction", higher_is_better=True), Metric("size", "bytes"))

@@ -19,7 +19,7 @@ from harness.report.html import build_report
 from harness.report.markup import slug
 from harness.results import write_results
 
-from .conftest import ENVIRONMENT
+from .runs import ENVIRONMENT
 from .pagereader import parse
 
 ANCHOR_KBPI = [5.0, 10.0, 20.0, 40.0, 80.0]

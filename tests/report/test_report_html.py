@@ -12,7 +12,7 @@ import pytest
 from harness.cli import main
 from harness.report.html import build_report
 
-from .conftest import detection_rows
+from .runs import detection_rows
 from .pagereader import parse
 
 

@@ -17,7 +17,7 @@ from harness.files import REPO_ROOT
 from harness.report.figures import FIGURES, Figure
 from harness.report.html import build_report, write_report
 
-from .conftest import asr_rows, detection_rows
+from .runs import asr_rows, detection_rows
 from .pagereader import parse
 
 
@@ -25,7 +25,7 @@ from .pagereader import parse
 def ssd_run(tmp_path_factory):
     from harness.results import write_results
 
-    from .conftest import SUITE_ENVIRONMENT, suite_run_rows
+    from .runs import SUITE_ENVIRONMENT, suite_run_rows
 
     folder = tmp_path_factory.mktemp("ssd_run")
     write_results(suite_run_rows(), folder, SUITE_ENVIRONMENT)

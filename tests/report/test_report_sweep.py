@@ -20,7 +20,7 @@ from harness.report.html import build_report
 from harness.report.load import load_results
 from harness.results import write_results
 
-from .conftest import ENVIRONMENT
+from .runs import ENVIRONMENT
 from .pagereader import parse
 
 # k: (intermediate bytes, part 1 ms, part 2 ms); coded bytes = intermediate (raw) or half (fp16)

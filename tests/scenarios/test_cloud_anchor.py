@@ -50,9 +50,9 @@ def test_matrix_with_a_feature_coder_is_refused():
 
 
 def test_coded_view_returns_each_image_through_the_coder_and_counts_its_bytes():
-    from harness.detection.datasets import DETECTION_DATASETS
+    from harness.detection.datasets import DATASETS
 
-    dataset = DETECTION_DATASETS.get("shapes50_selected")(None)
+    dataset = DATASETS.get("shapes50_selected")(None)
     first = dataset.image_ids()[:3]
     lossless, lossy = coded_dataset(dataset, make_coder("png")), coded_dataset(dataset, make_coder("jpeg:quality=30"))
     jpeg = make_coder("jpeg:quality=30")

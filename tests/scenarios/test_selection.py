@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from harness.detection.datasets import DETECTION_DATASETS
+from harness.detection.datasets import DATASETS
 from harness.detection.detectors import DETECTORS, AssetMissing
 from harness.detection.selection import image_scores, select_perfect
 
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.ssd
 @pytest.fixture(scope="module")
 def embedded():
     try:
-        return DETECTORS.get("ssd_small")(None), DETECTION_DATASETS.get("shapes50")(None)
+        return DETECTORS.get("ssd_small")(None), DATASETS.get("shapes50")(None)
     except AssetMissing as exc:
         pytest.skip(str(exc))
 

@@ -12,7 +12,7 @@ import pytest
 
 from harness.coders import make_coder
 from harness.references import get_reference
-from harness.scenarios.ssd import ANCHOR
+from harness.scenarios.base import ANCHOR
 
 pytestmark = pytest.mark.ssd
 

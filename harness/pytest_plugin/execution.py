@@ -1,7 +1,7 @@
 """The executor in a pytest session: options, one executor per run, the progress line, executor.json.
 
 Loaded with the suite's plugin (harness.pytest_plugin lists it in ``pytest_plugins``). The generic cell test
-asks :func:`cell_outcome` for each cell; on the first cell of a scenario the executor is told every selected
+(harness.pytest_plugin.cells) asks :func:`cell_outcome` for each cell; on the first cell of a scenario the executor is told every selected
 cell of that scenario (after ``-m``/``-k``), so the ``ray`` executor can start the whole sweep at once.
 """
 from __future__ import annotations
@@ -13,18 +13,19 @@ from typing import Any
 
 import pytest
 
-from harness.executors import DEFAULT_SHARD_SIZE, Executor, Progress, make_executor
+from harness.executors import DEFAULT_SHARD_SIZE, EXECUTORS, Executor, ExecutorSettings, Progress, make_executor
+from harness.pytest_plugin.state import is_xdist_worker
 from harness.scenarios.base import Cell, CellOutcome, Scenario
 
 EXECUTOR_KEY = pytest.StashKey[Executor]()
 PROGRESS_KEY = pytest.StashKey[Progress]()
 PLANNED_KEY = pytest.StashKey[set]()
-CELL_TEST = "::test_cell["  # node ids of the generic cell test (harness.pytest_plugin.cells)
+CELL_TEST = "::test_cell["  # node ids of the generic cell test (tests/scenarios/test_cells.py)
 
 
 def add_options(group: Any) -> None:
     """The executor options (called from harness.pytest_plugin's pytest_addoption)."""
-    group.addoption("--executor", default="local", choices=["local", "ray"],
+    group.addoption("--executor", default="local", choices=EXECUTORS.names(),
                     help="where cells run: local (default, in the test process / xdist workers) or ray (sharded "
                          "by image over a Ray cluster; run without -n)")
     group.addoption("--ray-address", default=None,
@@ -38,10 +39,6 @@ def add_options(group: Any) -> None:
                          "runs to resume an interrupted run and make unchanged re-runs free")
     group.addoption("--progress-every", type=float, default=30.0,
                     help="seconds between progress lines (cells, shards, ETA); 0 turns them off")
-
-
-def _is_worker(config: pytest.Config) -> bool:
-    return hasattr(config, "workerinput")
 
 
 def _emitter(config: pytest.Config):
@@ -58,23 +55,23 @@ def _emitter(config: pytest.Config):
 
 def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("--executor", default="local") == "ray" and (config.getoption("numprocesses", default=None)
-                                                                     or _is_worker(config)):
+                                                                     or is_xdist_worker(config)):
         raise pytest.UsageError("--executor ray spreads cells over the Ray cluster; run it without -n (xdist)")
     if config.getoption("--shard-size", default=DEFAULT_SHARD_SIZE) < 1:
         raise pytest.UsageError("--shard-size must be at least 1")
     config.stash[PROGRESS_KEY] = Progress(interval=config.getoption("--progress-every", default=30.0),
                                           emit=_emitter(config))
     config.stash[PLANNED_KEY] = set()
-    if not _is_worker(config):
+    if not is_xdist_worker(config):
         config.pluginmanager.register(ProgressCounter(config.stash[PROGRESS_KEY]), "harness-progress-counter")
 
 
 def executor_for(config: pytest.Config) -> Executor:
     if EXECUTOR_KEY not in config.stash:
-        config.stash[EXECUTOR_KEY] = make_executor(
-            config.getoption("--executor"), address=config.getoption("--ray-address"),
-            shard_size=config.getoption("--shard-size"), store_root=config.getoption("--shard-store"),
-            rerun=config.getoption("--rerun"), progress=config.stash[PROGRESS_KEY])
+        settings = ExecutorSettings(address=config.getoption("--ray-address"),
+                                    shard_size=config.getoption("--shard-size"),
+                                    store_root=config.getoption("--shard-store"), rerun=config.getoption("--rerun"))
+        config.stash[EXECUTOR_KEY] = make_executor(config.getoption("--executor"), settings, config.stash[PROGRESS_KEY])
     return config.stash[EXECUTOR_KEY]
 
 
@@ -123,7 +120,7 @@ class ProgressCounter:
 @pytest.hookimpl(trylast=True)
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     progress = config.stash.get(PROGRESS_KEY, None)
-    if _is_worker(config) or progress is None or not progress.cells_total or config.option.collectonly:
+    if is_xdist_worker(config) or progress is None or not progress.cells_total or config.option.collectonly:
         return  # nothing ran: no progress to report
     terminalreporter.write_line(progress.line().replace("ETA", "last ETA"))
     executor = config.stash.get(EXECUTOR_KEY, None)
@@ -139,7 +136,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if executor is None:
         return
     try:
-        if not _is_worker(config) and executor.name != "local":
+        if not is_xdist_worker(config) and executor.name != "local":
             from harness.files import atomic_write_text
 
             path = Path(config.getoption("--results-dir")) / "executor.json"

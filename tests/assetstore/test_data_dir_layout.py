@@ -47,7 +47,7 @@ def _lay_out_coco(places: dict[str, Path], seeded_model: Path) -> None:
 
 
 def test_files_where_verify_says_make_the_real_asset_detection_path_run(tmp_path, capsys, monkeypatch):
-    from harness.detection.datasets import DETECTION_DATASETS
+    from harness.detection.datasets import DATASETS
     from harness.detection.detectors import DETECTORS
     from harness.detection.pipeline import SplitDetectionPipeline
     from harness.models import model_file, model_path
@@ -70,7 +70,7 @@ def test_files_where_verify_says_make_the_real_asset_detection_path_run(tmp_path
         assert after[name]["status"] in ("ok", "unchecked", "extracted") and not after[name]["failed"], after[name]
 
     detector = DETECTORS.get("ssd_resnet")(data)
-    dataset = DETECTION_DATASETS.get("coco50")(data)
+    dataset = DATASETS.get("coco50")(data)
     assert detector.onnx_path == places["ssd_resnet"] and dataset.image_ids() == SELECTED
     assert model_file("ssd_resnet", "user", data) == places["ssd_resnet"]  # the structure tests' user model
     pipeline = SplitDetectionPipeline(detector, dataset, [10], "cpu")
@@ -135,10 +135,10 @@ def test_asr_weights_librispeech_and_sfu_are_read_where_verify_says(tmp_path, ca
 
 
 def test_missing_real_assets_name_the_asset_and_its_manifest_place(tmp_path):
-    from harness.detection.datasets import DETECTION_DATASETS
+    from harness.detection.datasets import DATASETS
     from harness.detection.detectors import AssetMissing
 
     with pytest.raises(AssetMissing, match=r"'coco_val2017_images'.*coco/val2017 under --data-dir"):
-        DETECTION_DATASETS.get("coco50")(tmp_path)
+        DATASETS.get("coco50")(tmp_path)
     with pytest.raises(AssetMissing, match=r"pass --data-dir"):
-        DETECTION_DATASETS.get("coco50")(None)
+        DATASETS.get("coco50")(None)

@@ -26,7 +26,7 @@ Claim 2 (exact update): the update is u = q_H - (q_L << s) = q_H & (2^s - 1), in
   The client forms (q_L << s) | u = q_H in integers and reconstructs it with the same (lo, hi, H) and the
   same function as the anchor client reconstructs its decoded q_H; identical integer inputs through the
   identical elementwise float64 -> float32 computation give identical float32 outputs. Hence low + update
-  equals the direct high model bit for bit (tests/bitinc/test_grid.py checks both claims as properties).
+  equals the direct high model bit for bit (tests/coders/test_nested_grid.py checks both claims as properties).
 
 Bit widths: 1..31, the range NNCodec's own integer-aligned quantisation accepts (``bitdepth`` in [1, 31]);
 codes are coded as int32. Above 24 bits the grid is finer than float32's 24-bit significand: still exact as

@@ -1,4 +1,5 @@
-"""The Scenario interface of seed 001 Fig. 2.1.2.4-1 for ``asr``: models, data sets, no silent download."""
+"""The seed interface of Fig. 2.1.2.4-1 for one ASR model (harness.asr.task): models, data sets, no silent
+download."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,8 +9,9 @@ import torchaudio
 
 from harness.asr import pretrained
 from harness.scenarios import SCENARIOS
-from harness.scenarios.asr import AsrOptions, AsrTask
-from harness.scenarios.model_coding import ModelCodingScenario, SeedScenario
+from harness.asr.task import AsrOptions, AsrTask, build_task, data_set_name
+from harness.models.task import SeedScenario
+from harness.scenarios.model_coding import ModelCodingScenario
 
 pytestmark = pytest.mark.asr
 
@@ -94,3 +96,14 @@ def test_get_perf_higher_is_better() -> None:
     accuracy, seconds = task.get_perf(model, "test", enforce_higher_is_better=True)
     assert accuracy == pytest.approx(1.0 - wer) and seconds > 0
     assert task.last_wer.reference_words > 500
+
+
+def test_build_task_from_a_matrix_entry(tmp_path: Path) -> None:
+    # what the ASR scenario and bit-incremental delivery both build, without a scenario in between
+    small = build_task("asr_small", data_dir=tmp_path)
+    assert small.opts == AsrOptions("asr_small", "embedded", None, "cpu")  # the embedded set reads no --data-dir
+    large = build_task("hubert_asr_large", device="cuda", data_dir=tmp_path)
+    assert large.opts == AsrOptions("hubert_asr_large", "librispeech", tmp_path, "cuda")
+    assert data_set_name(small.entry) == "embedded" and data_set_name(large.entry) == "librispeech-test-clean"
+    with pytest.raises(ValueError, match="needs --data-dir"):
+        build_task("wav2vec2_asr_base_960h")

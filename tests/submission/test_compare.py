@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from harness.cli import main
-from harness.report.compare import compare_runs
+from harness.submission.compare import compare_runs
 
 CELL = "ssd/ssd_resnet/shapes50/cpu/split=10/nncodec:qp=-26/calc_map"
 

@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from harness.assetstore.manifest import MANIFEST_PATH, load_manifest
-from harness.assetstore.verify import md5_tree, verify_assets
+from harness.assetstore.digest import md5_tree
+from harness.assetstore.verify import verify_assets
 from harness.cli import main
 
 

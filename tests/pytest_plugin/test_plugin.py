@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 pytest_plugins = ["pytester"]
+# the repository's generic cell test, copied as a member's test tree would hold it
+CELL_TEST_MODULE = Path(__file__).resolve().parents[1] / "scenarios" / "test_cells.py"
 
 RECORDING_TEST = """
 import pytest
@@ -93,7 +95,7 @@ def _toy(suite: pytest.Pytester, matrix: str) -> None:
     for module in ("toy_coder", "toy_scenario"):
         suite.makepyfile(**{module: (TOY / f"{module}.py").read_text()})
     suite.makeconftest("import toy_coder, toy_scenario  # noqa: F401  (registration)\n")
-    suite.makepyfile(test_toy="from harness.pytest_plugin.cells import test_cell  # noqa: F401\n")
+    suite.makepyfile(test_toy=CELL_TEST_MODULE.read_text())
     suite.makefile(".yaml", toy=matrix)
 
 

@@ -15,7 +15,7 @@ from onnx import numpy_helper
 from harness.assetstore.paths import asset_path
 from harness.coders import make_coder
 from harness.datasets.synthetic_shapes import NUM_CLASSES
-from harness.detection.ssd.compression_augment import (
+from training.compression_augment import (
     SEED_002_CODERS, CompressionAugmentation, draw_coders, find_cut_module,
 )
 from harness.detection.ssd.ssd_small import ssd_from_onnx

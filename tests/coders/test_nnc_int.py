@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
-from harness.bitinc.grid import QuantisedTensor
+from harness.coders.nested_grid import QuantisedTensor
 from harness.coders import BitstreamError, container_spec, decode_any, make_coder
 from harness.coders.container import pack, unpack
 from harness.coders.nnc_int import decode_quantised

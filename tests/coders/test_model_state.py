@@ -1,4 +1,5 @@
-"""Model coding on the state_dict: exact round trips, int8 error bound, decoded tensors that do not fit."""
+"""Model-state coding (harness.coders.model_state): exact round trips, int8 error bound, decoded tensors that do
+not fit."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,7 +11,7 @@ from hypothesis.extra import numpy as hnp
 
 from harness.asr.small_model import SmallCtcModel
 from harness.coders import BitstreamError, make_coder
-from harness.scenarios.model_coding import ModelMismatchError, code_model, load_decoded, state_dict_arrays
+from harness.coders.model_state import ModelMismatchError, code_model, load_decoded, state_dict_arrays
 
 pytestmark = pytest.mark.asr
 

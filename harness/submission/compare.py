@@ -7,9 +7,10 @@ columns of ``TOLERANCE_NAMES`` with the name given there, any other column (``ms
 name (``default`` when tolerances.yaml does not list it). So the same tolerances gate a run against its
 references and two runs against each other.
 
-A side may be a submission (.zip, harness.submission) instead of a folder: its rows are read from the
-archive, and every problem ``check-submission`` finds in it is listed as ``REFUSED`` and makes the runs
-differ: numbers of a submission the checker refuses are not trusted.
+A side may be a submission (.zip) instead of a folder: its rows are read from the archive, and every problem
+``check-submission`` finds in it is listed as ``REFUSED`` and makes the runs differ: numbers of a submission
+the checker refuses are not trusted. That is why the comparison lives beside the checker: it builds on it
+(and on the report's reading of results folders), never the other way round.
 """
 from __future__ import annotations
 
@@ -20,7 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from harness.references import load_tolerances, tolerance_for
-from harness.report.load import KEY_COLUMNS, as_float, cell_key, cell_name, load_results
+from harness.report.load import as_float, cell_key, cell_name, load_results
+from harness.results import KEY_COLUMNS
+from harness.submission.archive import Submission
+from harness.submission.check import check
 
 # column -> tolerance name in tolerances.yaml (None: the row's metric_name); other columns: their own name
 TOLERANCE_NAMES: dict[str, str | None] = {
@@ -125,14 +129,12 @@ def submission_problems(path: Path, label: str, suite: Any = None) -> list[str]:
     path = Path(path)
     if not (path.is_file() and zipfile.is_zipfile(path)):
         return []
-    from harness.submission.archive import Submission
-    from harness.submission.check import check
-
     return [f"{label} ({path.name}) {problem}" for problem in check(Submission.open(path), suite)[0]]
 
 
 def compare_runs(dir_a: Path, dir_b: Path, tolerances: dict[str, Any] | None = None, suite: Any = None) -> Comparison:
-    """A and B are results folders or submissions; ``suite`` (harness.submission.suite.Suite) checks the latter."""
+    """A and B are results folders or submissions; ``suite`` (:class:`harness.submission.suite.Suite`) checks the
+    latter."""
     tolerances = load_tolerances() if tolerances is None else tolerances
     result = Comparison()
     result.refused = submission_problems(dir_a, "A", suite) + submission_problems(dir_b, "B", suite)

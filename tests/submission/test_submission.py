@@ -15,7 +15,7 @@ from harness.submission.archive import SUMS, Submission, sums_text
 from harness.submission.check import check
 from harness.submission.pack import pack
 
-from .conftest import SUITE_ENVIRONMENT, suite_run_rows
+from report.runs import SUITE_ENVIRONMENT, suite_run_rows
 
 
 @pytest.fixture(scope="module", autouse=True)

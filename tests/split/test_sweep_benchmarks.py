@@ -1,6 +1,6 @@
 """Benchmarks (marker ``benchmark``, out of the default run): part-1 and part-2 inference of every PoseNet
 configuration, on the device profile's CPU thread and on the network side (CPU all cores, or CUDA with
-``--device cuda|all``). ``pytest -m benchmark tests/sweep --device all --benchmark-json out.json``; the machine
+``--device cuda|all``). ``pytest -m benchmark tests/split --device all --benchmark-json out.json``; the machine
 fingerprint (harness.environment) and the configuration are in each benchmark's ``extra_info``."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Hypothesis strategies shared by the bit-incremental tests."""
+"""Hypothesis strategies shared by the nested-grid and nnc-int tests (the coders under bit-incremental delivery)."""
 from __future__ import annotations
 
 from hypothesis import strategies as st

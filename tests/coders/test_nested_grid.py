@@ -1,4 +1,4 @@
-"""Nested min-max grids (harness.bitinc.grid): the two claims of its docstring as properties, known answers."""
+"""Nested min-max grids (harness.coders.nested_grid): the two claims of its docstring as properties, known answers."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
-from harness.bitinc.grid import (
+from harness.coders.nested_grid import (
     QuantisedTensor,
     channel_bounds,
     check_bits,
