@@ -16,6 +16,7 @@ import csv
 import io
 import json
 import math
+import re
 import zipfile
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterable, Mapping
@@ -32,6 +33,15 @@ LEADING_COLUMNS = [
 TEXT_COLUMNS = {"test_id", *IDENTITY_COLUMNS, "metric_name", "status", "unique_tag"}
 KEY_COLUMNS = (*IDENTITY_COLUMNS, "metric_name")  # a cell: what the report tabulates and compare matches
 REQUIRED_COLUMNS = ("scenario_name", "coder_name")
+# columns that measure the machine rather than the result (times, latencies, memory, throughput, and what is
+# derived from them, such as bit-incremental crossover bandwidths): two honest runs differ in them, so
+# ``compare`` lists them side by side and never gates them
+MACHINE_COLUMN = re.compile(r"(_time|_s|_ms|_peak_bytes)$|_s@\d+mbps$|_ms_\d+$|^crossover_|^max_abs_diff$")
+
+
+def is_machine_column(name: str) -> bool:
+    return bool(MACHINE_COLUMN.search(name))
+
 
 # the results inside a submission zip (harness.submission.archive names the other members)
 ARCHIVE_RESULTS_CSV = "results/results.csv"
@@ -42,8 +52,22 @@ MAX_ARCHIVE_BYTES = 1 << 30  # a zip whose members inflate beyond this is refuse
 def _jsonable(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)  # JSON has no NaN/Inf; keep them visible rather than dropping them
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _jsonable(item) for key, item in value.items()}
     if hasattr(value, "item"):
         return _jsonable(value.item())
+    return value
+
+
+def csv_cell(value: Any) -> Any:
+    """How a value is written into results.csv so that reading it back gives what results.json gives: booleans
+    as ``true``/``false`` and lists or mappings as JSON text (Python's ``str`` of them would not parse back)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, sort_keys=True)
     return value
 
 
@@ -61,23 +85,39 @@ def write_results(rows: Iterable[dict[str, Any]], results_dir: Path, environment
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
     atomic_write_text(results_dir / "results.csv", buffer.getvalue())
     payload = {"environment": environment or {}, "rows": rows}
     atomic_write_text(results_dir / "results.json", json.dumps(payload, indent=1, sort_keys=True) + "\n")
 
 
 # --- reading ------------------------------------------------------------------------------------------------
+BOOLEAN_TEXT = {"true": True, "false": False, "True": True, "False": False}  # "True": CSVs written before csv_cell
+
+
 def _number(value: Any) -> Any:
-    """CSV text and JSON's "nan"/"inf" strings back to floats; anything non-numeric unchanged."""
+    """A results value as the reader types it, whichever file it came from: CSV text and JSON's "nan"/"inf"
+    strings back to numbers, ``true``/``false`` to booleans, JSON text of a list or mapping to that list or
+    mapping (items typed the same way); anything else unchanged."""
     if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, (int, float)):
         return value
+    if isinstance(value, list):
+        return [_number(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _number(item) for key, item in value.items()}
     if isinstance(value, str):
         text = value.strip()
         if text == "":
             return None
+        if text in BOOLEAN_TEXT:
+            return BOOLEAN_TEXT[text]
+        if text[0] in "[{":
+            try:
+                return _number(json.loads(text))
+            except json.JSONDecodeError:
+                return value
         try:
             return int(text)
         except ValueError:

@@ -24,7 +24,7 @@ def _bandwidths(text: str) -> list[float]:
 def run_sweep(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
     """The sweep JSON and the context of its tables (profiles, downlink, anchors, download times)."""
     from harness.coders import make_coder
-    from harness.runtime import load_profile_file
+    from harness.split.profiles import load_profile_file
     from harness.split.delivery import anchors, download_ms, sweep_summary
     from harness.split.sweep import SplitSweep, seeded_inputs
 

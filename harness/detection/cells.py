@@ -3,7 +3,7 @@
 A cell is a map over images and a reduce: :class:`ImageCoding` is one image's share (detections, sizes,
 the NMSE sums, times), a :class:`CellPartial` holds the images one shard coded, and :func:`merge_images`
 adds the shares up in dataset order, so a cell's :class:`CellResult` is identical however its images were
-sharded (issue 13's cluster executor) or ordered. Everything here is plain data, picklable.
+sharded (the Ray executor) or ordered. Everything here is plain data, picklable.
 """
 from __future__ import annotations
 

@@ -21,8 +21,6 @@ SEED = 0
 TRACE_SHAPE = (3, 1600, 2560)  # SFU-HW-Objects class A frame, channels first
 OPSET = 11
 NUM_CLASSES = 91
-# FPN outputs of the backbone: strides 8, 16, 32 from ResNet layers 2-4, then the extra p6/p7 levels.
-FPN_LEVELS = ("0", "1", "2", "p6", "p7")
 
 
 def build_module(seed: int = SEED):

@@ -21,7 +21,8 @@ from typing import Any, Mapping
 import numpy as np
 
 from harness.coders import make_coder
-from harness.runtime import LatencyProfile, cuda_unavailable_reason, load_profile_file
+from harness.runtime import cuda_unavailable_reason
+from harness.split.profiles import LatencyProfile, load_profile_file
 from harness.scenarios import SCENARIOS
 from harness.scenarios.base import Cell, CellOutcome, Metric, RunContext, Scenario
 from harness.split.delivery import download_ms, transmission_ms

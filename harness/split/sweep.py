@@ -1,11 +1,11 @@
 """Measuring split configurations (seed 001 §10.2.7, §10.3.7): per configuration the part model sizes, what
 crosses the cut (raw and coded), the agreement of split with unsplit inference, and the latency of part 1 on a
-*device* profile and of part 2 on a *network* profile (harness.runtime.LatencyProfile).
+*device* profile and of part 2 on a *network* profile (harness.split.profiles.LatencyProfile).
 
 Latency KPIs per part (seed 10.2.7): session creation (``init_ms``), first inference (warm-up, ``first_ms``),
 then ``repeat`` steady-state runs on the first input: median and 90th percentile. Memory: the peak resident set
 above the level before the session was created, during creation (``init_peak_bytes``) and over creation and all
-runs (``peak_bytes``), read from the kernel's high-water mark (see harness.runtime.reset_peak_rss); None where
+runs (``peak_bytes``), read from the kernel's high-water mark (see harness.memory.reset_peak_rss); None where
 the kernel does not allow it. Every time is multiplied by the profile's declared slowdown factor.
 
 Agreement: part 2 runs on the *decoded* cut tensors, so a coder's loss shows; ``max_abs_diff`` is the largest
@@ -23,7 +23,8 @@ import numpy as np
 
 from harness.coders import make_coder
 from harness.split.delivery import ConfigCost
-from harness.runtime import LatencyProfile, peak_rss_since_reset, profile_session, reset_peak_rss
+from harness.memory import peak_rss_since_reset, reset_peak_rss
+from harness.split.profiles import LatencyProfile, profile_session
 from harness.split.graph import ModelSource, load_model
 from harness.split.layers import LayerSplitter, SplitConfig
 from harness.split.plan import SplitPlanner

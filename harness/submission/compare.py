@@ -1,7 +1,9 @@
 """The cross-check: diff two runs cell by cell within tolerances.yaml.
 
 Cells are matched by scenario/model/data set/device/split/coder/metric. Every other column is compared
-except times (``*_time``: machine-dependent), references (``ref_*``) and the test id. Each column is judged
+except references (``ref_*``), the test id and the columns that measure the machine
+(:func:`harness.results.is_machine_column`: times, latencies, peak memory, crossover bandwidths), which are
+listed side by side as information, never as a breach. Each column is judged
 with the tolerance of the metric it holds: ``rec_perf``/``anc_perf`` with the row's ``metric_name``, the
 columns of ``TOLERANCE_NAMES`` with the name given there, any other column (``mse``, ...) with its own
 name (``default`` when tolerances.yaml does not list it). So the same tolerances gate a run against its
@@ -22,7 +24,7 @@ from typing import Any
 
 from harness.references import load_tolerances, tolerance_for
 from harness.report.load import as_float, cell_key, cell_name, load_results
-from harness.results import KEY_COLUMNS
+from harness.results import KEY_COLUMNS, is_machine_column
 from harness.submission.archive import Submission
 from harness.submission.check import check
 
@@ -49,7 +51,24 @@ NOT_COMPARED = set(KEY_COLUMNS) | {"test_id", "unique_tag"}
 
 def compared_columns(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
     columns = set(a) | set(b)
-    return sorted(c for c in columns if c not in NOT_COMPARED and not c.endswith("_time") and not c.startswith("ref_"))
+    return sorted(c for c in columns if c not in NOT_COMPARED and not is_machine_column(c) and not c.startswith("ref_"))
+
+
+def machine_columns_side_by_side(cells_a: dict[str, dict[str, Any]], cells_b: dict[str, dict[str, Any]]) -> list[str]:
+    """One information line per machine-dependent column: its median in A and in B over the cells both hold."""
+    import statistics
+
+    lines = []
+    shared = sorted(set(cells_a) & set(cells_b))
+    columns = sorted({c for name in shared for c in (*cells_a[name], *cells_b[name]) if is_machine_column(c)})
+    for column in columns:
+        pairs = [(as_float(cells_a[n].get(column)), as_float(cells_b[n].get(column))) for n in shared]
+        pairs = [(a, b) for a, b in pairs if a is not None and b is not None]
+        if pairs:
+            lines.append(f"{column}: median A {statistics.median(a for a, _ in pairs):.6g}, "
+                         f"B {statistics.median(b for _, b in pairs):.6g} over {len(pairs)} cells "
+                         "(machine-dependent, not gated)")
+    return lines
 
 
 @dataclass
@@ -60,6 +79,7 @@ class Comparison:
     only_in_b: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
+    information: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -68,7 +88,7 @@ class Comparison:
     def as_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "compared_cells": self.compared_cells, "breaches": self.breaches,
                 "only_in_a": self.only_in_a, "only_in_b": self.only_in_b, "notes": self.notes,
-                "refused": self.refused}
+                "refused": self.refused, "information": self.information}
 
     def lines(self) -> list[str]:
         out = [f"REFUSED {line}" for line in self.refused]
@@ -76,6 +96,7 @@ class Comparison:
         out += [f"ONLY IN A {name}" for name in self.only_in_a]
         out += [f"ONLY IN B {name}" for name in self.only_in_b]
         out += [f"note: {n}" for n in self.notes]
+        out += [f"info: {line}" for line in self.information]
         verdict = "runs agree" if self.ok else "runs differ"
         out.append(f"{verdict}: {self.compared_cells} cells compared, {len(self.breaches)} breaches, "
                    f"{len(self.only_in_a)} only in A, {len(self.only_in_b)} only in B"
@@ -145,4 +166,5 @@ def compare_runs(dir_a: Path, dir_b: Path, tolerances: dict[str, Any] | None = N
     for name in sorted(set(cells_a) & set(cells_b)):
         result.compared_cells += 1
         result.breaches += _compare_cell(name, cells_a[name], cells_b[name], tolerances)
+    result.information = machine_columns_side_by_side(cells_a, cells_b)
     return result

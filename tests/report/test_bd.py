@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from harness.cli import main
@@ -57,11 +57,15 @@ monotone_curves = st.lists(st.floats(0.1, 10.0), min_size=4, max_size=7).map(np.
 @settings(max_examples=40, deadline=None)
 @given(steps=monotone_curves, rate_steps=monotone_curves, factor=st.floats(0.3, 3.0),
        method=st.sampled_from(["cubic", "pchip"]))
+# close metric values make the cubic fit's Vandermonde system ill-conditioned: 99.9999987 % for 100 %
+@example(steps=np.array([1.0, 1.25, 1.359375, 1.46875]), rate_steps=np.array([1.0, 2.5, 4.5, 5.5]), factor=2.0,
+         method="cubic")
 def test_rate_scaled_curve_gives_exact_bd_rate(steps, rate_steps, factor, method):
     n = min(len(steps), len(rate_steps))
     rates, metric = 100.0 * rate_steps[:n], 20.0 + steps[:n]
     result = bd_delta(Curve.from_points("a", rates, metric), Curve.from_points("t", rates * factor, metric), method)
-    assert result.bd_rate_percent == pytest.approx((factor - 1.0) * 100.0, abs=1e-6)
+    # exact in real arithmetic; in floats the fit of near-equal metric values keeps about 8 digits
+    assert result.bd_rate_percent == pytest.approx((factor - 1.0) * 100.0, rel=1e-7, abs=1e-6)
 
 
 @settings(max_examples=40, deadline=None)

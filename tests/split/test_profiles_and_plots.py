@@ -1,12 +1,11 @@
-"""Latency profiles (harness.runtime), the peak-memory reading, and the sweep plots."""
+"""Latency profiles (harness.split.profiles), the peak-memory reading, and the sweep plots."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from harness.runtime import (
-    ProfileError, load_profile, load_profile_file, peak_rss_since_reset, profile_session, reset_peak_rss,
-)
+from harness.memory import peak_rss_since_reset, reset_peak_rss
+from harness.split.profiles import ProfileError, load_profile, load_profile_file, profile_session
 
 
 def test_default_profiles_are_the_seed_pair():

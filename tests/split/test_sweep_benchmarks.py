@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 
 from harness.environment import describe_environment
-from harness.runtime import load_profile, profile_session
+from harness.split.profiles import load_profile, profile_session
 from harness.split import SplitPlanner
 from harness.split.layers import LayerSplitter
 from harness.split.sweep import seeded_inputs

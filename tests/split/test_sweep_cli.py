@@ -1,4 +1,4 @@
-"""``python -m harness sweep-splits``: the JSON layout of issue 10, and bad input (exit 1, one line)."""
+"""``python -m harness sweep-splits``: the layout of its JSON output, and bad input (exit 1, one line)."""
 from __future__ import annotations
 
 import json

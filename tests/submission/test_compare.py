@@ -76,3 +76,35 @@ def test_other_columns_use_their_own_tolerance(make_run):
     assert compare_runs(a, make_run("b", mutate=_set("mse", 1.0 + 1e-7))).ok
     breaches = compare_runs(a, make_run("c", mutate=_set("mse", 1.0 + 1e-5))).breaches
     assert [(x["cell"], x["column"]) for x in breaches] == [(CELL, "mse")]
+
+
+MACHINE_COLUMNS = {"part1_median_ms": 3.0, "e2e_ms_10": 40.0, "incremental_full_s@10mbps": 1.5,
+                   "part2_peak_bytes": 1e6, "crossover_full_accuracy_mbps": 2.0, "max_abs_diff": 1e-7,
+                   "low_encode_s": 0.2, "enc_time": 0.1}
+
+
+def _with_machine_columns(scale: float):
+    def mutate(rows):
+        for index, row in enumerate(rows):
+            row.update({column: value * scale * (1 + index) for column, value in MACHINE_COLUMNS.items()})
+    return mutate
+
+
+def test_machine_dependent_columns_are_listed_side_by_side_never_gated(make_run, capsys):
+    a, b = make_run("a", mutate=_with_machine_columns(1.0)), make_run("b", mutate=_with_machine_columns(7.3))
+    assert main(["compare", str(a), str(b)]) == 0
+    info = [line for line in capsys.readouterr().out.splitlines() if line.startswith("info: ")]
+    listed = {line.split()[1].rstrip(":") for line in info}
+    assert set(MACHINE_COLUMNS) <= listed  # with the rows' own times (anc_eval_time, ...)
+    assert all(column.endswith("_time") for column in listed - set(MACHINE_COLUMNS))
+    assert all("not gated" in line for line in info)
+
+
+def test_a_size_changed_by_five_percent_is_named_beside_machine_noise(make_run, capsys):
+    a = make_run("a", mutate=_with_machine_columns(1.0))
+    b = make_run("b", mutate=lambda rows: (_with_machine_columns(2.0)(rows),
+                                           _set("rec_size", lambda v: round(v * 1.05))(rows)))
+    assert main(["compare", str(a), str(b)]) == 3
+    breaches = [line for line in capsys.readouterr().out.splitlines() if line.startswith("BREACH")]
+    assert breaches and all("rec_size" in line for line in breaches)
+    assert any(CELL.rsplit("/", 1)[0] in line for line in breaches)

@@ -19,7 +19,7 @@ from harness.files import REPO_ROOT
 
 PACKAGE = REPO_ROOT / "harness"
 LAYERS = (
-    ("files", "registry", "runtime", "environment", "matrix", "references", "results", "assetstore"),
+    ("files", "registry", "runtime", "memory", "environment", "matrix", "references", "results", "assetstore"),
     ("coders", "split", "metrics"),
     ("models", "datasets", "detection", "asr", "pose", "bitinc"),
     ("scenarios",),
