@@ -11,7 +11,7 @@ from typing import Any
 import onnxruntime as ort
 
 from harness.matrix import MATRIX_DIR
-from harness.runtime import OPTIMIZATION_LEVELS, PROVIDERS, make_session
+from harness.runtime import OPTIMIZATION_LEVELS, PROVIDERS, cuda_unavailable_reason, make_session
 
 PROFILES_PATH = MATRIX_DIR / "latency_profiles.yaml"
 
