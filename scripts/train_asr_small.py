@@ -12,28 +12,22 @@ harness/assets/asr_small.pt (state_dict, loadable with weights_only=True), asr_s
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 import time
-from functools import partial
 from pathlib import Path
 
 import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from harness.files import atomic_write  # noqa: E402
 from harness.asr.labels import LABELS, encode_transcript  # noqa: E402
 from harness.asr.small_model import SmallCtcConfig, SmallCtcModel  # noqa: E402
 from harness.asr.synthesis import add_noise  # noqa: E402
+from training.loop import save_checkpoint, write_md5_sidecar  # noqa: E402
 
 ASSETS = Path(__file__).resolve().parent.parent / "harness" / "assets"
 SEED = 0
-
-
-def atomic_torch_save(obj: object, path: Path) -> None:
-    atomic_write(path, partial(torch.save, obj))
 
 
 def load_corpus(path: Path) -> tuple[list[np.ndarray], list[list[int]]]:
@@ -129,7 +123,7 @@ def main() -> None:
                   f"{(time.time() - start) / 60:.1f} min", flush=True)
             running = []
         if step % args.checkpoint_every == 0 or step == args.steps:
-            atomic_torch_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            save_checkpoint({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                                "scheduler": scheduler.state_dict(), "step": step, "epoch_batches": epoch_batches,
                                "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state()}, ckpt_path)
             if args.eval_root:
@@ -139,8 +133,8 @@ def main() -> None:
     model.eval()
     args.out_dir.mkdir(parents=True, exist_ok=True)
     weights = args.out_dir / "asr_small.pt"
-    atomic_torch_save(model.state_dict(), weights)
-    (args.out_dir / "asr_small.md5").write_text(hashlib.md5(weights.read_bytes()).hexdigest() + "  asr_small.pt\n")
+    save_checkpoint(model.state_dict(), weights)
+    write_md5_sidecar(weights)
     info = {"config": SmallCtcConfig().to_dict(), "labels": list(LABELS), "seed": SEED, "steps": args.steps,
             "batch_size": args.batch_size, "lr": args.lr, "train_utterances": len(clips),
             "train_hours": round(float(lengths.sum()) / 16000 / 3600, 3),

@@ -38,7 +38,7 @@ from harness.detection.ssd.preprocess import preprocess  # noqa: E402
 from harness.detection.ssd.ssd_small import SSD, ssd_from_onnx  # noqa: E402
 from training.compression_augment import SEED_002_CODERS, CompressionAugmentation, find_cut_module  # noqa: E402
 from training.losses import multibox_loss  # noqa: E402
-from training.loop import save_checkpoint, warmup_cosine_lr  # noqa: E402
+from training.loop import save_checkpoint, warmup_cosine_lr, write_md5_sidecar  # noqa: E402
 
 ASSETS = REPO / "harness" / "assets"
 DEFAULT_CKPT = REPO / ".cache" / "ssd_small" / "checkpoint.pt"
@@ -160,10 +160,8 @@ def export_onnx(model: SSD, path: Path) -> str:
     dummy = torch.zeros(1, 3, IMAGE_SIZE, IMAGE_SIZE)
     torch.onnx.export(model, (dummy,), buffer, dynamo=False, opset_version=OPSET, input_names=["image"],
                       output_names=["bboxes", "scores"], do_constant_folding=True)
-    digest = hashlib.md5(buffer.getvalue()).hexdigest()
     atomic_write_bytes(path, buffer.getvalue())
-    atomic_write_text(path.with_name(path.name + ".md5"), f"{digest}  {path.name}\n")
-    return digest
+    return write_md5_sidecar(path)
 
 
 def _eval_dataset(count: int, indices: list[int] | None):

@@ -103,8 +103,20 @@ def verified_asset(name: str, data_dir: Path | None = None, manifest: Path = MAN
             raise AssetMissing(f"md5 sidecar {sidecar} of asset {name!r} ({MANIFEST_NAME}) is missing or holds no "
                                f"md5, so {path} cannot be checked: {asset.obtain}")
     if expected is not None:
-        actual = md5_of(path)
+        actual = _md5_of_version(path, *_version(path))
         if actual != expected:
             raise ValueError(f"{path} has md5 {actual}, {source} says {expected}: the file is damaged or was "
                              "replaced without updating its checksum")
     return path
+
+
+def _version(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_mtime_ns, stat.st_size
+
+
+@functools.lru_cache(maxsize=64)
+def _md5_of_version(path: Path, mtime_ns: int, size: int) -> str:
+    """md5 of one version of a file: a model loaded by every cell of a run is hashed once, and a file replaced
+    in between (another mtime or size) is hashed again."""
+    return md5_of(path)

@@ -2,7 +2,7 @@
 
 Reading refuses what could hurt the reader before any content is looked at: a file that is not a zip,
 member names that are absolute or climb out (``../``), duplicate names, and archives that would inflate
-beyond :data:`MAX_TOTAL_BYTES`. That reading is :func:`harness.results.read_archive`, shared with every
+beyond :data:`harness.results.MAX_ARCHIVE_BYTES`. That reading is :func:`harness.results.read_archive`, shared with every
 reader of a submission's results, so a report or a comparison of a zip refuses exactly what the checker
 refuses. Writing uses fixed timestamps and sorted names, so the same inputs give the same bytes, and goes
 through :func:`harness.files.atomic_write` (no half-written zip under the final name).
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from harness.files import atomic_write
-from harness.results import (ARCHIVE_RESULTS_CSV, ARCHIVE_RESULTS_JSON, MAX_ARCHIVE_BYTES, archive_results,
+from harness.results import (ARCHIVE_RESULTS_CSV, ARCHIVE_RESULTS_JSON, archive_results,
                              read_archive)
 
 SUMS = "SHA256SUMS"
@@ -30,7 +30,6 @@ RESULTS_JSON = ARCHIVE_RESULTS_JSON
 REPORT = "results/report.html"
 MATRIX_DIR = "matrix"
 REQUIRED = (INFO, ENVIRONMENT, ASSETS, RESULTS_CSV, RESULTS_JSON, REPORT)
-MAX_TOTAL_BYTES = MAX_ARCHIVE_BYTES
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
