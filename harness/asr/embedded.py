@@ -14,7 +14,6 @@ import torch
 
 from harness.asr.small_model import SmallCtcConfig, SmallCtcModel
 from harness.assetstore import paths
-from harness.files import REPO_ROOT
 from harness.models import model_path
 
 WEIGHTS_ASSET = "asr_small"
@@ -27,8 +26,7 @@ def weights_path() -> Path:
 
 def checksum_path() -> Path | None:
     """The md5 sidecar the manifest names for the weights (None if it names none)."""
-    md5_file = paths.manifest_asset(WEIGHTS_ASSET).md5_file
-    return REPO_ROOT / md5_file if md5_file else None
+    return paths.sidecar_path(paths.manifest_asset(WEIGHTS_ASSET))
 
 
 def info_path() -> Path:

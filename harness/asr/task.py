@@ -3,7 +3,9 @@ model and the WER of any model of its architecture.
 
 Models are the entries of matrix/asr.yaml: ``asr_small`` (embedded default, evaluated on the embedded synthetic
 set) and the torchaudio bundles (weights from --data-dir or the torch hub cache, LibriSpeech test-clean /
-dev-clean under --data-dir). Nothing is downloaded. The task lives with the ASR models rather than with the
+dev-clean under --data-dir). Nothing is downloaded. An entry names its data sets from the catalogue
+(:data:`harness.datasets.DATASETS`): ``data_set`` for the test partition, ``valid_set`` (optional) for the
+validation partition of data-dependent optimisation. The task lives with the ASR models rather than with the
 scenario so that every user of an ASR model (the ASR scenario, bit-incremental delivery) builds the same task
 from the matrix entry without going through a scenario.
 """
@@ -19,11 +21,12 @@ from harness.asr import embedded, pretrained
 from harness.asr.evaluate import WerResult, timed_wer
 from harness.asr.labels import LABELS
 from harness.models.task import SeedScenario
+from harness.datasets import DATASETS
 from harness.datasets.librispeech import LibriSpeechSet, librispeech_root
 from harness.matrix import load_matrix
 
-DATA_SETS = ("embedded", "librispeech")
-PARTITIONS = {"test": "test-clean", "valid": "dev-clean"}
+EMBEDDED_SET = "embedded"  # the one data set that reads nothing under --data-dir
+PARTITIONS = ("test", "valid")
 
 
 @dataclass(frozen=True)
@@ -31,7 +34,7 @@ class AsrOptions:
     """The S-parameters of seed table 2.1.2.2-1 that the ASR task uses."""
 
     model_name: str = "asr_small"
-    data_set_name: str = "embedded"
+    data_set_name: str = EMBEDDED_SET  # a name of the data-set catalogue
     data_dir: Path | None = None
     device: str = "cpu"
 
@@ -42,8 +45,8 @@ def asr_models() -> dict[str, Any]:
 
 
 def data_set_name(entry: Mapping[str, Any]) -> str:
-    """The data set a model entry is evaluated on, as the results name it."""
-    return "embedded" if entry["data_set"] == "embedded" else "librispeech-test-clean"
+    """The data set a model entry is evaluated on: its catalogue name, which the results carry."""
+    return entry["data_set"]
 
 
 def build_task(model_name: str, models: Mapping[str, Any] | None = None, device: str = "cpu",
@@ -51,10 +54,8 @@ def build_task(model_name: str, models: Mapping[str, Any] | None = None, device:
     """The task of one model entry: the embedded set for an embedded entry (``data_dir`` is not read), else
     LibriSpeech under ``data_dir``."""
     models = models if models is not None else asr_models()
-    embedded_set = models[model_name]["data_set"] == "embedded"
-    opts = AsrOptions(model_name, "embedded" if embedded_set else "librispeech",
-                      None if embedded_set else data_dir, device)
-    return AsrTask(opts, models)
+    data_set = models[model_name]["data_set"]
+    return AsrTask(AsrOptions(model_name, data_set, None if data_set == EMBEDDED_SET else data_dir, device), models)
 
 
 class AsrTask(SeedScenario):
@@ -66,10 +67,12 @@ class AsrTask(SeedScenario):
         models = models if models is not None else asr_models()
         if opts.model_name not in models:
             raise ValueError(f"unknown ASR model {opts.model_name!r}; known: {', '.join(models)}")
-        if opts.data_set_name not in DATA_SETS:
-            raise ValueError(f"unknown ASR data set {opts.data_set_name!r}; known: {', '.join(DATA_SETS)}")
-        if opts.data_set_name == "librispeech" and opts.data_dir is None:
-            raise ValueError("data set 'librispeech' needs --data-dir with LibriSpeech/test-clean (and dev-clean)")
+        speech_sets = [name for name in DATASETS.names() if name == EMBEDDED_SET or name.startswith("librispeech")]
+        if opts.data_set_name not in speech_sets:
+            raise ValueError(f"unknown ASR data set {opts.data_set_name!r}; known: {', '.join(speech_sets)}")
+        if opts.data_set_name != EMBEDDED_SET and opts.data_dir is None:
+            raise ValueError(f"data set {opts.data_set_name!r} needs --data-dir with LibriSpeech/test-clean "
+                             "(and dev-clean)")
         self.opts = opts
         self.entry = models[opts.model_name]
         self.last_wer: WerResult | None = None
@@ -106,14 +109,15 @@ class AsrTask(SeedScenario):
         self.dataset("test")
 
     def dataset(self, partition: str) -> LibriSpeechSet:
+        """The catalogue's set of ``partition``: the entry's ``data_set`` (test) or ``valid_set`` (valid)."""
         if partition not in PARTITIONS:
             raise ValueError(f"unknown partition {partition!r}; use 'test' or 'valid'")
-        if self.opts.data_set_name == "embedded":
-            if partition != "test":
-                raise ValueError("the embedded ASR set has only a 'test' partition; use --data-dir with LibriSpeech "
-                                 "dev-clean for data-dependent optimisation")
-            return LibriSpeechSet(embedded.eval_root(), "test-clean")
-        return LibriSpeechSet(librispeech_root(self.opts.data_dir), PARTITIONS[partition])
+        name = self.opts.data_set_name if partition == "test" else self.entry.get("valid_set")
+        if name is None:
+            raise ValueError(f"{self.opts.model_name}: data set {self.opts.data_set_name!r} has only a 'test' "
+                             "partition; use a model whose matrix entry names a valid_set (LibriSpeech dev-clean "
+                             "under --data-dir) for data-dependent optimisation")
+        return DATASETS.get(name)(self.opts.data_dir)
 
     def get_perf(self, model: torch.nn.Module, partition: str = "test",
                  enforce_higher_is_better: bool = False) -> tuple[float, float]:

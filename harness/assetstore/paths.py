@@ -88,6 +88,12 @@ def asset_with_file_name(file_name: str, manifest: Path = MANIFEST_PATH) -> Asse
                      "obtain) so that its place under --data-dir is defined")
 
 
+def sidecar_path(asset: Asset, repo_root: Path = REPO_ROOT) -> Path | None:
+    """Where the shipped md5 sidecar the manifest names for ``asset`` lives (None if it names none): sidecars
+    live in the repository, beside the shipped file, wherever the asset itself is read from."""
+    return Path(repo_root) / asset.md5_file if asset.md5_file else None
+
+
 def verified_asset(name: str, data_dir: Path | None = None, manifest: Path = MANIFEST_PATH) -> Path:
     """:func:`require_asset`, and when the manifest knows the asset's md5 (``md5``, or the ``md5_file``
     sidecar in the repository) the file's md5 checked against it, so that a loader never runs on a damaged or
@@ -96,8 +102,8 @@ def verified_asset(name: str, data_dir: Path | None = None, manifest: Path = MAN
     path = require_asset(name, data_dir, manifest)
     asset = manifest_asset(name, manifest)
     expected, source = asset.md5, MANIFEST_NAME
-    if expected is None and asset.md5_file:
-        sidecar = REPO_ROOT / asset.md5_file
+    sidecar = sidecar_path(asset)
+    if expected is None and sidecar is not None:
         expected, source = read_md5_sidecar(sidecar), sidecar.name
         if expected is None:
             raise AssetMissing(f"md5 sidecar {sidecar} of asset {name!r} ({MANIFEST_NAME}) is missing or holds no "

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from harness.assetstore.digest import md5_of, read_md5_sidecar
 from harness.assetstore.manifest import Asset
-from harness.assetstore.paths import relative_location, root_dir
+from harness.assetstore.paths import relative_location, root_dir, sidecar_path
 from harness.files import REPO_ROOT
 
 FAILING = {"mismatch"}
@@ -57,9 +57,9 @@ def verify_asset(asset: Asset, data_dir: Path | None, repo_root: Path = REPO_ROO
     if base is None:
         return status("skipped", asset.path, None, f"not checked: no --data-dir given; {asset.obtain}")
     expected = asset.md5
-    if asset.md5_file:
-        sidecar = read_md5_sidecar(repo_root / asset.md5_file)
-        expected = expected or sidecar
+    sidecar = sidecar_path(asset, repo_root)
+    if sidecar is not None:
+        expected = expected or read_md5_sidecar(sidecar)
     if any(ch in asset.path for ch in "*?["):
         # cache lock files and hidden build folders are not the artefact
         matches = sorted(m for m in Path(base).glob(asset.path) if not m.name.endswith(".lock") and not m.name.startswith("."))

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from harness.datasets import DATASETS
+
 SUBSETS = ("test-clean", "dev-clean", "test-other", "dev-other")
 
 
@@ -103,3 +105,25 @@ def load_audio(path: Path) -> tuple[np.ndarray, int]:
     if data.shape[0] == 0:
         raise DatasetError(f"audio file {path} is empty")
     return data.mean(axis=1).astype(np.float32), int(rate)
+
+
+@DATASETS.register("librispeech-test-clean")
+def librispeech_test_clean(data_dir: Path | None) -> LibriSpeechSet:
+    """LibriSpeech test-clean under ``--data-dir`` (manifest asset ``librispeech_test_clean``)."""
+    return LibriSpeechSet(librispeech_root(data_dir), "test-clean")
+
+
+@DATASETS.register("librispeech-dev-clean")
+def librispeech_dev_clean(data_dir: Path | None) -> LibriSpeechSet:
+    """LibriSpeech dev-clean under ``--data-dir``: the validation partition of data-dependent optimisation."""
+    return LibriSpeechSet(librispeech_root(data_dir), "dev-clean")
+
+
+@DATASETS.register("embedded")
+def embedded_speech(data_dir: Path | None = None) -> LibriSpeechSet:
+    """The embedded ASR evaluation set (manifest asset ``asr_small_eval``: synthetic speech of held-out voices in
+    LibriSpeech layout, made by scripts/synthesize_speech.py); ``data_dir`` is not read. Its name is the one the
+    ASR results have always carried."""
+    from harness.assetstore.paths import asset_path
+
+    return LibriSpeechSet(asset_path("asr_small_eval"), "test-clean")

@@ -5,15 +5,22 @@ inside installed registry packages are used instead: ``matplotlib:grace_hopper.j
 a portrait of Grace Hopper; matplotlib is a dependency already). scikit-image's wheel also ships photographs of
 people (``skimage:astronaut.png``, ``skimage:camera.png``); they are read when scikit-image is installed.
 ``generated:<seed>`` is a seeded synthetic image (a light figure of ellipses on a noisy background) for
-cases that need no real content. ``file:<path>`` reads any image (e.g. the seed's COCO images under --data-dir).
+cases that need no real content. ``file:<path>`` reads any image (e.g. the seed's COCO images); a relative path
+is read under --data-dir.
+
+The catalogue's entry ``pose_images`` (:data:`harness.datasets.DATASETS`) takes the matrix's list of sources.
 """
 from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw
+
+from harness.assetstore.paths import AssetMissing
+from harness.datasets import DATASETS
 
 
 def image_source_missing(source: str) -> str | None:
@@ -70,3 +77,21 @@ def load_image(source: str) -> Image.Image:
     with Image.open(path) as image:
         return image.convert("RGB")
 
+
+
+def _under_data_dir(source: str, data_dir: Path | None) -> str:
+    kind, _, name = source.partition(":")
+    if kind == "file" and data_dir is not None and not Path(name).is_absolute():
+        return f"file:{Path(data_dir) / name}"
+    return source
+
+
+@DATASETS.register("pose_images")
+def pose_images(data_dir: Path | None = None, *, sources: Sequence[str]) -> list[Image.Image]:
+    """The RGB images of ``sources``, in order; AssetMissing naming the first that cannot be read here."""
+    resolved = [_under_data_dir(source, data_dir) for source in sources]
+    for source in resolved:
+        reason = image_source_missing(source)
+        if reason:
+            raise AssetMissing(reason)
+    return [load_image(source) for source in resolved]

@@ -7,7 +7,11 @@ before the cast to float32, which holds them exactly.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+
+from harness.datasets import DATASETS
 
 SSD_SPLIT10_SHAPE = (1, 256, 75, 75)
 
@@ -22,6 +26,13 @@ def _smooth(field: np.ndarray) -> np.ndarray:
         right = np.take(padded, np.arange(2, n + 2), axis=axis)
         field = (left + 2.0 * centre + right) * 0.25
     return field
+
+
+@DATASETS.register("relu_features")
+def relu_features_set(data_dir: Path | None = None, *, shape: tuple[int, ...] = SSD_SPLIT10_SHAPE,
+                      seed: int = 2024) -> np.ndarray:
+    """The catalogue's entry: one seeded feature map (``data_dir`` is not read)."""
+    return relu_features(tuple(int(n) for n in shape), int(seed))
 
 
 def relu_features(shape: tuple[int, ...] = SSD_SPLIT10_SHAPE, seed: int = 2024) -> np.ndarray:

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 from harness.asr import pretrained
-from harness.asr.task import AsrTask, build_task, data_set_name
+from harness.asr.task import EMBEDDED_SET, AsrTask, build_task, data_set_name
 from harness.datasets.librispeech import librispeech_root
 from harness.scenarios import SCENARIOS
 from harness.scenarios.base import Cell, CellOutcome, Metric
@@ -42,7 +42,7 @@ class AsrScenario(ModelCodingScenario):
 
     def missing_reason(self, cell: Cell) -> str | None:
         entry = self.matrix["models"][cell["model_name"]]
-        if entry["data_set"] != "embedded" and self.context.data_dir is None:
+        if entry["data_set"] != EMBEDDED_SET and self.context.data_dir is None:
             # without --data-dir there is no task to build: name the weights file and the data set to provide
             return (pretrained.missing_weights_reason(entry["bundle"], None) or "") + \
                 f"; {cell['model_name']} also needs LibriSpeech test-clean under --data-dir DIR at " \

@@ -13,14 +13,14 @@ from typing import Any, Mapping
 import numpy as np
 
 from harness.coders import decode_any, make_coder
-from harness.datasets.relu_features import relu_features
+from harness.datasets import DATASETS
 from harness.scenarios import SCENARIOS
 from harness.scenarios.base import Cell, CellOutcome, Metric, RunContext, Scenario
 
 
 @lru_cache(maxsize=2)
 def feature_map(shape: tuple[int, ...], seed: int) -> np.ndarray:
-    return relu_features(shape, seed)
+    return DATASETS.get("relu_features")(None, shape=shape, seed=seed)
 
 
 @SCENARIOS.register("coders")

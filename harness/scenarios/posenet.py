@@ -21,7 +21,8 @@ import numpy as np
 
 from harness.coders import make_coder
 from harness.pose import decode_single_pose, image_feed, poses_agree
-from harness.datasets.pose_images import image_source_missing
+from harness.assetstore.paths import AssetMissing
+from harness.datasets import DATASETS
 from harness.scenarios import SCENARIOS
 from harness.scenarios.base import Cell, CellOutcome, Metric
 from harness.scenarios.split_sweep import SplitSweepScenario
@@ -44,8 +45,14 @@ class PoseNetScenario(SplitSweepScenario):
     required_matrix_keys = ("models", "coders", "repeat", "images", "output_stride")
 
     def missing_reason(self, cell: Cell) -> str | None:
-        reasons = [image_source_missing(source) for source in self.matrix["images"]]
-        return next((r for r in reasons if r), None) or super().missing_reason(cell)
+        try:
+            self.images()
+        except AssetMissing as exc:
+            return str(exc)
+        return super().missing_reason(cell)
+
+    def images(self) -> list:
+        return DATASETS.get("pose_images")(self.context.data_dir, sources=tuple(self.matrix["images"]))
 
     def inputs(self, entry: Mapping[str, Any], path: Path) -> list[dict[str, np.ndarray]]:
         from harness.split.plan import SplitPlanner
@@ -55,7 +62,7 @@ class PoseNetScenario(SplitSweepScenario):
         shape = planner.types[name].static_shape
         if shape is None or len(shape) != 4 or shape[2] != shape[3]:
             raise ValueError(f"{path}: PoseNet input {name!r} must be 1x3xSxS, got {planner.types[name].shape}")
-        return [image_feed(source, shape[2], name) for source in self.matrix["images"]]
+        return [image_feed(image, shape[2], name) for image in self.images()]
 
     def run_cell(self, cell: Cell) -> CellOutcome:
         outcome = super().run_cell(cell)

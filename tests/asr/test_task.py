@@ -33,7 +33,7 @@ def test_registered_in_the_model_coding_family_with_the_seed_interface() -> None
 @pytest.mark.parametrize("opts, message", [
     (AsrOptions(model_name="whisper"), "unknown ASR model 'whisper'"),
     (AsrOptions(data_set_name="timit"), "unknown ASR data set 'timit'"),
-    (AsrOptions(model_name="wav2vec2_asr_base_960h", data_set_name="librispeech"), "needs --data-dir"),
+    (AsrOptions(model_name="wav2vec2_asr_base_960h", data_set_name="librispeech-test-clean"), "needs --data-dir"),
 ])
 def test_bad_options(opts: AsrOptions, message: str) -> None:
     with pytest.raises(ValueError, match=message):
@@ -48,7 +48,7 @@ def test_missing_weights_name_the_file_and_never_download(model_name: str, bundl
         raise AssertionError("attempted a download")
 
     monkeypatch.setattr(torch.hub, "download_url_to_file", no_network)
-    scenario = AsrTask(AsrOptions(model_name, "librispeech", tmp_path))
+    scenario = AsrTask(AsrOptions(model_name, "librispeech-test-clean", tmp_path))
     file_name = Path(getattr(torchaudio.pipelines, bundle)._path).name
     # the manifest's place under --data-dir (references/assets.yaml: models/<file>) is named in the reason
     with pytest.raises(FileNotFoundError, match=f"expected at {tmp_path}/models/{file_name}"):
@@ -58,7 +58,7 @@ def test_missing_weights_name_the_file_and_never_download(model_name: str, bundl
 
 
 def test_untrained_model_needs_no_file(tmp_path: Path, empty_hub: Path) -> None:
-    scenario = AsrTask(AsrOptions("wav2vec2_asr_base_960h", "librispeech", tmp_path))
+    scenario = AsrTask(AsrOptions("wav2vec2_asr_base_960h", "librispeech-test-clean", tmp_path))
     model = scenario.get_model(pre_trained=False)
     emissions, _ = model(torch.zeros(1, 16000))
     assert emissions.shape[-1] == 29
@@ -75,7 +75,7 @@ def test_local_weight_file_is_loaded_without_network(tmp_path: Path, empty_hub: 
     place = tmp_path / "models" / pretrained.weight_file_name("WAV2VEC2_ASR_BASE_960H")
     place.parent.mkdir()
     torch.save(source.state_dict(), place)
-    scenario = AsrTask(AsrOptions("wav2vec2_asr_base_960h", "librispeech", tmp_path))
+    scenario = AsrTask(AsrOptions("wav2vec2_asr_base_960h", "librispeech-test-clean", tmp_path))
     loaded = scenario.get_model(pre_trained=True)
     state = loaded.state_dict()
     keep = [0] + list(range(4, 32))
@@ -103,7 +103,7 @@ def test_build_task_from_a_matrix_entry(tmp_path: Path) -> None:
     small = build_task("asr_small", data_dir=tmp_path)
     assert small.opts == AsrOptions("asr_small", "embedded", None, "cpu")  # the embedded set reads no --data-dir
     large = build_task("hubert_asr_large", device="cuda", data_dir=tmp_path)
-    assert large.opts == AsrOptions("hubert_asr_large", "librispeech", tmp_path, "cuda")
+    assert large.opts == AsrOptions("hubert_asr_large", "librispeech-test-clean", tmp_path, "cuda")
     assert data_set_name(small.entry) == "embedded" and data_set_name(large.entry) == "librispeech-test-clean"
     with pytest.raises(ValueError, match="needs --data-dir"):
         build_task("wav2vec2_asr_base_960h")
