@@ -9,10 +9,13 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import importlib.util
 import fcntl
 import os
 import shutil
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
@@ -102,3 +105,26 @@ def cached_path(relative: str, build: Callable[[Path], None]) -> Path:
         finally:
             shutil.rmtree(tmp_dir, ignore_errors=True)
     return final
+
+
+@lru_cache(maxsize=None)
+def code_version(modules: tuple[str, ...] = ("harness",)) -> str:
+    """``harness.__version__`` plus the MD5 of the Python sources of ``modules`` (packages: every .py below).
+
+    Part of the key of every cached artefact computed by the suite's code (shards, part-1 features), so an edited
+    coder or split engine never reuses a stale result; computed once per process, so a run keys everything with
+    the code it started with."""
+    import harness
+
+    digest = hashlib.md5()
+    for name in sorted(set(modules)):
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None and not spec.submodule_search_locations:
+            raise ValueError(f"code module {name!r} cannot be found: name the installed modules a cached "
+                             "artefact or shard depends on (e.g. ShardedScenario.shard_code)")
+        roots = [Path(p) for p in spec.submodule_search_locations or []]
+        files = sorted(f for root in roots for f in root.rglob("*.py")) if roots else [Path(spec.origin)]
+        for path in files:
+            digest.update(f"{name}:{path.name}:{len(path.parts)}".encode())
+            digest.update(path.read_bytes())
+    return f"{harness.__version__}+{digest.hexdigest()[:12]}"

@@ -33,6 +33,8 @@ LEADING_COLUMNS = [
 TEXT_COLUMNS = {"test_id", *IDENTITY_COLUMNS, "metric_name", "status", "unique_tag"}
 KEY_COLUMNS = (*IDENTITY_COLUMNS, "metric_name")  # a cell: what the report tabulates and compare matches
 REQUIRED_COLUMNS = ("scenario_name", "coder_name")
+# test_id of the rows of a scenario's checks over the whole run (Scenario.check_run): not cells of the matrix
+RUN_CHECK_PREFIX = "run-check::"
 # columns that measure the machine rather than the result (times, latencies, memory, throughput, and what is
 # derived from them, such as bit-incremental crossover bandwidths): two honest runs differ in them, so
 # ``compare`` lists them side by side and never gates them
@@ -209,3 +211,34 @@ def archive_results(files: Mapping[str, bytes], label: str) -> tuple[dict[str, A
     else:
         raise ValueError(f"{label} holds no {ARCHIVE_RESULTS_JSON} or {ARCHIVE_RESULTS_CSV}: not a submission")
     return environment, typed_rows(raw, label)
+
+
+# --- cells ----------------------------------------------------------------------------------------------------
+def cell_key(row: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(str(row.get(c, "")) for c in KEY_COLUMNS)
+
+
+def cell_name(key: tuple[str, ...]) -> str:
+    """Readable cell name, e.g. ``ssd/ssd_small/shapes/cpu/split=10/nncodec:qp=-26/calc_map``."""
+    scenario, model, dataset, device, split, coder, metric = key
+    parts = [scenario, model or "-", dataset or "-", device or "-"]
+    if split:
+        parts.append(f"split={split}")
+    return "/".join(parts + [coder] + ([metric] if metric else []))
+
+
+def _rows_by_cell(raw: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """cell name -> canonical JSON of its normalised rows (sorted), for comparing two encodings of a run."""
+    out: dict[str, list[str]] = {}
+    for row in raw:
+        clean = {k: v for k, v in normalise_row(row).items() if v not in (None, "")}
+        clean = {k: (str(v) if isinstance(v, float) else v) for k, v in clean.items()}  # nan == nan as text
+        out.setdefault(cell_name(cell_key(normalise_row(row))), []).append(json.dumps(clean, sort_keys=True))
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def disagreeing_cells(raw_json: list[dict[str, Any]], raw_csv: list[dict[str, Any]]) -> list[str]:
+    """The cells whose rows differ between the results.json and the results.csv of one run (an edited or
+    truncated file), by name; empty when the two encodings hold the same rows."""
+    by_json, by_csv = _rows_by_cell(raw_json), _rows_by_cell(raw_csv)
+    return sorted(name for name in set(by_json) | set(by_csv) if by_json.get(name) != by_csv.get(name))

@@ -15,6 +15,7 @@ import numpy as np
 
 from harness.bitinc.delivery import Client, Server, StreamTiming, UpdateMode
 from harness.bitinc.timeline import Link, client_times, crossovers
+from harness.coders.model_state import states_identical
 
 STREAMS = ("low", "update", "high")
 STATES = ("low", "low_plus_update", "high")
@@ -48,12 +49,6 @@ class Delivery:
     def exact_match(self) -> bool:
         """low + update equals the direct model bit for bit (every tensor, dtype and value bits)."""
         return states_identical(self.states["low_plus_update"], self.states["high"])
-
-
-def states_identical(a: Mapping[str, np.ndarray], b: Mapping[str, np.ndarray]) -> bool:
-    if list(a) != list(b):
-        return False
-    return all(a[n].dtype == b[n].dtype and a[n].shape == b[n].shape and a[n].tobytes() == b[n].tobytes() for n in a)
 
 
 def deliver(source: "Mapping[str, np.ndarray] | Server", low_bits: int, high_bits: int, mode: UpdateMode) -> Delivery:

@@ -62,14 +62,15 @@ def run_encode(args: argparse.Namespace) -> int:
 
 
 def run_decode(args: argparse.Namespace) -> int:
-    from harness.coders import container_spec, decode_any
+    from harness.coders import container_spec
+    from harness.coders.isolation import decode_untrusted
 
     path = Path(args.inp)
     if not path.is_file():
         raise UserError(f"{path}: no such file (expected a bitstream written by 'python -m harness encode')")
     data = path.read_bytes()
     spec = container_spec(data)
-    tensors = decode_any(data)
+    tensors = decode_untrusted(data)  # another party's bitstream: a native decoder crash must not take us down
     atomic_write(Path(args.out), lambda handle: np.savez(handle, **tensors))
     tensor_bytes = _tensor_bytes(tensors)
     _report(args, {"coder": spec, "tensors": len(tensors), "tensor_bytes": tensor_bytes,

@@ -28,7 +28,7 @@ def _report(args: argparse.Namespace) -> int:
 def _compare(args: argparse.Namespace) -> int:
     from harness.submission.compare import compare_runs
 
-    result = compare_runs(args.run_a, args.run_b)
+    result = compare_runs(args.run_a, args.run_b, cross_platform=True if args.cross_platform else None)
     if args.json:
         print(json.dumps(result.as_dict(), indent=1, sort_keys=True, default=str))
     else:
@@ -89,6 +89,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     compare.add_argument("run_a", type=Path, metavar="A", help="results folder or submission .zip")
     compare.add_argument("run_b", type=Path, metavar="B", help="results folder or submission .zip")
     compare.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    compare.add_argument("--cross-platform", action="store_true",
+                         help="judge with the cross-platform bands of tolerances.yaml and match cells without their "
+                              "device (automatic when the runs recorded different platforms)")
     compare.set_defaults(func=_compare)
 
     bd = subparsers.add_parser("bd-rate", help="Bjontegaard delta of two rate,metric CSV curves, as JSON")

@@ -85,6 +85,10 @@ class Coder(ABC):
     #: rate points sort finest first when a larger value of rate_param means more bytes (``bits``), or when a
     #: smaller value does (``qp``: False)
     rate_increases_size: ClassVar[bool] = True
+    #: whether the size of a bitstream depends on the values coded (entropy coding, zlib, a video codec) or on
+    #: the tensor's shape alone (raw, float16, int8): across platforms, where inferred tensors differ in their
+    #: last bits, only the former may change size
+    size_depends_on_values: ClassVar[bool] = True
 
     def __init__(self, **values: Any) -> None:
         known = {p.name: p for p in self.params}

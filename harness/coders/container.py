@@ -20,7 +20,8 @@ and raises :class:`BitstreamError` before any payload reaches a (possibly native
 
 Limit: the checksum guards against damage, not against a deliberately crafted container whose CRC has been
 recomputed. Such a container can hand NNCodec's native decoder a garbage payload, which was seen to
-crash the interpreter (segfault); decode only bitstreams from a trusted encoder.
+crash the interpreter (segfault). Bitstreams from outside the run are therefore decoded in a worker process
+(harness.coders.isolation), where such a crash becomes a BitstreamError.
 """
 from __future__ import annotations
 

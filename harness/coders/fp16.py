@@ -19,6 +19,7 @@ FLOAT16_MAX = float(np.finfo(np.float16).max)  # 65504
 @CODERS.register("fp16")
 class Float16Coder(Coder):
     name = "fp16"
+    size_depends_on_values = False
 
     def encode_tensor(self, name: str, array: np.ndarray) -> bytes:
         with np.errstate(over="ignore"):

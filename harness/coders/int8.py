@@ -21,6 +21,7 @@ _SCALE = struct.Struct("<f")
 @CODERS.register("int8")
 class Int8Coder(Coder):
     name = "int8"
+    size_depends_on_values = False
 
     def encode_array(self, array: np.ndarray) -> bytes:
         peak = float(np.max(np.abs(array)))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Mapping
 
 import numpy as np
 
@@ -68,6 +68,13 @@ def load_decoded(template: torch.nn.Module, decoded: dict[str, np.ndarray]) -> t
     model = copy.deepcopy(template)
     model.load_state_dict({name: torch.from_numpy(np.array(arr, copy=True)) for name, arr in decoded.items()})
     return model.eval()
+
+
+def states_identical(a: Mapping[str, np.ndarray], b: Mapping[str, np.ndarray]) -> bool:
+    """Whether two states hold the same tensors bit for bit: names in order, dtypes, shapes and bytes."""
+    if list(a) != list(b):
+        return False
+    return all(a[n].dtype == b[n].dtype and a[n].shape == b[n].shape and a[n].tobytes() == b[n].tobytes() for n in a)
 
 
 def code_model(model: torch.nn.Module, coder: Coder) -> CodedModel:

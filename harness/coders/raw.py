@@ -14,6 +14,7 @@ from harness.coders.container import BitstreamError
 @CODERS.register("raw")
 class RawCoder(Coder):
     name = "raw"
+    size_depends_on_values = False
     lossless = True
 
     def encode_array(self, array: np.ndarray) -> bytes:

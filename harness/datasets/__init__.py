@@ -17,7 +17,6 @@ Registered: ``shapes50``, ``shapes50_selected``, ``coco50`` (detection); ``embed
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Callable
 
 from harness.registry import Registry, import_submodules

@@ -11,7 +11,7 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from harness.split.verify import nmse
+from harness.split.verify import combined_sha256, nmse
 
 
 def kbpi_stats(coded_bytes: Sequence[int]) -> tuple[float, float]:
@@ -38,6 +38,8 @@ class ImageCoding:
     enc_time: float
     dec_time: float
     part2_time: float
+    part1_sha256: str = ""  # the cut tensors part 1 gave (harness.split.verify.tensors_sha256)
+    part2_input_sha256: str = ""  # the decoded tensors that entered part 2
 
 
 @dataclass
@@ -66,6 +68,8 @@ class CellResult:
     detections: list[dict]
     images: int
     coded_bytes_per_image: list[int] = field(default_factory=list)  # in dataset order
+    part1_sha256: str = ""  # over the images in dataset order
+    part2_input_sha256: str = ""
 
     @property
     def compress_ratio(self) -> float:
@@ -94,6 +98,8 @@ class MergedImages:
     enc_time: float
     dec_time: float
     part2_time: float
+    part1_sha256: str = ""
+    part2_input_sha256: str = ""
 
 
 def merge_images(split: int, coder: str, order: Sequence[int], partials: Sequence[CellPartial]) -> MergedImages:
@@ -127,5 +133,8 @@ def merge_images(split: int, coder: str, order: Sequence[int], partials: Sequenc
         for err, ref in image.output_sq:
             out_err, out_ref = out_err + err, out_ref + ref
         enc, dec, part2 = enc + image.enc_time, dec + image.dec_time, part2 + image.part2_time
-    return MergedImages(rows, raw, [by_id[i].coded_bytes for i in order], nmse(feat_err, feat_ref),
-                        nmse(out_err, out_ref), enc, dec, part2)
+    images = [by_id[i] for i in order]
+    return MergedImages(rows, raw, [image.coded_bytes for image in images], nmse(feat_err, feat_ref),
+                        nmse(out_err, out_ref), enc, dec, part2,
+                        combined_sha256([image.part1_sha256 for image in images]),
+                        combined_sha256([image.part2_input_sha256 for image in images]))

@@ -30,16 +30,18 @@ from harness.detection.cells import CellPartial, CellResult, ImageCoding, merge_
 from harness.detection.datasets import DetectionDataset
 from harness.detection.detectors import Detector
 from harness.detection.part1 import OPTIMIZATION, Part1Runner, Part1Shard
-from harness.files import cached_path
+from harness.files import cached_path, code_version
 from harness.metrics import score_headlines
 from harness.metrics.coco_data import GroundTruth, parse_detections
-from harness.runtime import make_session
+from harness.runtime import execution_fingerprint, make_session
 from harness.split import SplitPlanner, load_model, split_model
-from harness.split.verify import squared_error
+from harness.split.verify import squared_error, tensors_sha256
 
 __all__ = ["CellPartial", "CellResult", "OPTIMIZATION", "Part1Shard", "SplitDetectionPipeline", "score_rows"]
 
-STORE_VERSION = "v2"  # v2: the dataset's content fingerprint is part of the key
+STORE_VERSION = "v3"  # v2: the dataset's content fingerprint; v3: code, onnxruntime and platform
+# the code part 1's tensors depend on: the split engine, the detection pipeline, sessions
+FEATURE_CODE = ("harness.split", "harness.detection", "harness.runtime")
 
 
 def score_rows(ground_truth: GroundTruth, rows: list[dict]) -> dict[str, Any]:
@@ -61,9 +63,12 @@ class SplitDetectionPipeline:
         self._part1: Part1Runner | None = None
         self._part2: dict[int, Any] = {}
         self._held: dict[str, Any] = {}  # what every cell would reload: see the module docstring
-        splits_id = hashlib.md5(",".join(map(str, self.splits)).encode()).hexdigest()[:8]
+        # everything the cut tensors depend on: a warm cache never serves features of other code, another
+        # onnxruntime or another execution configuration
+        recipe = [",".join(map(str, self.splits)), code_version(FEATURE_CODE), execution_fingerprint(device)]
+        recipe_id = hashlib.md5("|".join(recipe).encode()).hexdigest()[:12]
         self.cache_key = (f"features/{detector.name}-{detector.md5[:12]}/{dataset.name}-"
-                          f"{dataset.fingerprint()[:12]}-{device}-{splits_id}-{STORE_VERSION}")
+                          f"{dataset.fingerprint()[:12]}-{device}-{recipe_id}-{STORE_VERSION}")
 
     # --- part 1, once --------------------------------------------------------------------------------
     def part1_images(self, image_ids: Sequence[int]) -> Part1Shard:
@@ -197,7 +202,8 @@ class SplitDetectionPipeline:
             raw_bytes=sum(int(v.nbytes) for v in tensors.values()), coded_bytes=len(bitstream),
             feature_sq=[squared_error(value, decoded[name]) for name, value in tensors.items()],
             output_sq=[squared_error(want, got) for got, want in zip(outputs, anchor)],
-            enc_time=enc_time, dec_time=dec_time, part2_time=part2_time)
+            enc_time=enc_time, dec_time=dec_time, part2_time=part2_time, part1_sha256=tensors_sha256(tensors),
+            part2_input_sha256=tensors_sha256(decoded))
 
     def reduce_cell(self, split: int, coder_spec: str, partials: Sequence[CellPartial],
                     part1_time: float | None = None) -> CellResult:
@@ -219,7 +225,8 @@ class SplitDetectionPipeline:
             part1_time=float(self.meta()["part1_time"][str(split)]) if part1_time is None else part1_time,
             part2_time=merged.part2_time,
             metrics_time=metrics_time, detections=merged.rows, images=len(order),
-            coded_bytes_per_image=merged.coded_bytes)
+            coded_bytes_per_image=merged.coded_bytes, part1_sha256=merged.part1_sha256,
+            part2_input_sha256=merged.part2_input_sha256)
 
     def run_cell(self, split: int, coder_spec: str) -> CellResult:
         """One cell on every image: ``reduce_cell(run_images(all images))``."""

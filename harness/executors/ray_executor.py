@@ -16,6 +16,7 @@ suite installed there; a scenario outside the package on PYTHONPATH before ``ray
 from __future__ import annotations
 
 import json
+import os
 import socket
 import time
 from collections import defaultdict
@@ -103,7 +104,12 @@ class RayExecutor(Executor):
 
         if not ray.is_initialized():
             # no address: a local instance on this host, as ray.init() does; else join the given cluster
-            ray.init(address=self.address, include_dashboard=False, logging_level="WARNING")
+            # the run's execution configuration travels to every node, so their sessions run on the same platform
+            from harness.runtime import OPTIMIZATION_VARIABLE, THREADS_VARIABLE
+
+            env_vars = {k: os.environ[k] for k in (THREADS_VARIABLE, OPTIMIZATION_VARIABLE) if k in os.environ}
+            ray.init(address=self.address, include_dashboard=False, logging_level="WARNING",
+                     runtime_env={"env_vars": env_vars} if env_vars else None)
             self._owns_ray = True
         if self._remote is None:
             self._remote = ray.remote(run_shard_task)

@@ -16,38 +16,15 @@ the Ray object store), so the nodes need no shared file system.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import pickle
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from harness.files import atomic_write, cache_root
+from harness.files import atomic_write, cache_root, code_version
 
 STORE_FORMAT = 1
 MAGIC = b"harness-shard-entry\n"
-
-
-@lru_cache(maxsize=None)
-def code_version(modules: tuple[str, ...] = ("harness",)) -> str:
-    """``harness.__version__`` plus the MD5 of the Python sources of ``modules`` (packages: every .py below).
-
-    Computed once per process, so a run keys all its shards with the code it started with."""
-    import harness
-
-    digest = hashlib.md5()
-    for name in sorted(set(modules)):
-        spec = importlib.util.find_spec(name)
-        if spec is None or spec.origin is None and not spec.submodule_search_locations:
-            raise ValueError(f"shard code module {name!r} cannot be found; ShardedScenario.shard_code names "
-                             "the modules the partials depend on")
-        roots = [Path(p) for p in spec.submodule_search_locations or []]
-        files = sorted(f for root in roots for f in root.rglob("*.py")) if roots else [Path(spec.origin)]
-        for path in files:
-            digest.update(f"{name}:{path.name}:{len(path.parts)}".encode())
-            digest.update(path.read_bytes())
-    return f"{harness.__version__}+{digest.hexdigest()[:12]}"
 
 
 def default_root() -> Path:

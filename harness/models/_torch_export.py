@@ -5,6 +5,14 @@ from pathlib import Path
 from typing import Any
 
 
+def export_tag() -> str:
+    """The exporter's version, part of every built model's cache name: the exported bytes (node names, constant
+    folding) depend on it, so a warm cache never serves a graph another torch exported."""
+    from importlib.metadata import version
+
+    return f"torch{version('torch')}"
+
+
 def randomize_norm_layers(module: Any, seed: int) -> None:
     """Give every (Frozen)BatchNorm2d distinct seeded statistics.
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from harness.files import cached_path
 from harness.models import MODELS
+from harness.models._torch_export import export_tag
 
 RECIPE = "v1"  # bump when the architecture, weights or export settings change
 SEED = 0
@@ -95,7 +96,7 @@ def posenet_path(size: int = DEFAULT_SIZE) -> Path:
     """Cached ONNX file of the seeded PoseNet for a ``size`` x ``size`` input (``size`` = 16 n + 1)."""
     if size < 17 or (size - 1) % OUTPUT_STRIDE:
         raise ValueError(f"PoseNet input size {size}: use 16 n + 1 (e.g. 257, 129) so the outputs align")
-    return cached_path(f"models/posenet-{RECIPE}-seed{SEED}-opset{OPSET}-{size}.onnx",
+    return cached_path(f"models/posenet-{RECIPE}-seed{SEED}-opset{OPSET}-{size}-{export_tag()}.onnx",
                        lambda p: export(p, size))
 
 

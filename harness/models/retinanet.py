@@ -15,6 +15,7 @@ from pathlib import Path
 
 from harness.files import cached_path
 from harness.models import MODELS
+from harness.models._torch_export import export_tag
 
 RECIPE = "v1"  # bump when the architecture, weights or export settings change
 SEED = 0
@@ -64,4 +65,4 @@ def export(path: Path, seed: int = SEED) -> None:
 @MODELS.register("retinanet_seeded")
 def retinanet() -> Path:
     """Cached ONNX file of the seeded RetinaNet ResNet-50 FPN (about 136 MB)."""
-    return cached_path(f"models/retinanet-{RECIPE}-seed{SEED}-opset{OPSET}.onnx", export)
+    return cached_path(f"models/retinanet-{RECIPE}-seed{SEED}-opset{OPSET}-{export_tag()}.onnx", export)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from harness.files import cached_path
 from harness.models import MODELS
+from harness.models._torch_export import export_tag
 
 RECIPE = "v1"  # bump when the architecture, weights or export settings change
 SEED = 0
@@ -99,4 +100,4 @@ def export(path: Path, seed: int = SEED) -> None:
 @MODELS.register("ssd_resnet_seeded")
 def ssd_resnet() -> Path:
     """Cached ONNX file of the seeded SSD300-ResNet50."""
-    return cached_path(f"models/ssd_resnet-{RECIPE}-seed{SEED}-opset{OPSET}.onnx", export)
+    return cached_path(f"models/ssd_resnet-{RECIPE}-seed{SEED}-opset{OPSET}-{export_tag()}.onnx", export)

@@ -25,9 +25,9 @@ from typing import Any, Callable
 import pytest
 
 from harness.pytest_plugin import cells, execution
-from harness.pytest_plugin.state import (BREACH_ATTRIBUTE, ROWS_KEY, STATIC_MARKERS, add_row, devices_for,
+from harness.pytest_plugin.state import (BREACH_ATTRIBUTE, NO_REFERENCE_ATTRIBUTE, ROWS_KEY, STATIC_MARKERS, add_row, devices_for,
                                          is_xdist_worker, references_path, scenario_markers)
-from harness.references import check_against_reference, load_tolerances
+from harness.references import SAME_PLATFORM, Gate, check_against_reference, load_tolerances
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("harness", "FS_AI4Media conformance suite")
@@ -43,6 +43,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--references", default=None, type=Path,
                     help="references file to gate against (default: the suite's references/expected_metrics.json; "
                          "a member may keep and compare against its own record)")
+    group.addoption("--reference-device", default=None, choices=["cpu", "cuda"],
+                    help="gate every cell against the references recorded on this device, under the cross-platform "
+                         "bands of tolerances.yaml where it is not the cell's (default: a cell's own references, "
+                         "else cpu's)")
+    group.addoption("--ort-threads", default=None, type=int,
+                    help="onnxruntime intra-op threads of every session (another execution configuration: gated "
+                         "as another platform, against the reference platform's references)")
+    group.addoption("--ort-optimization", default=None, choices=["disable", "basic", "extended", "all"],
+                    help="onnxruntime graph optimisation level of every session (another execution configuration, "
+                         "gated as another platform)")
     execution.add_options(group)
 
 
@@ -50,9 +60,31 @@ def pytest_configure(config: pytest.Config) -> None:
     for name, help_text in {**STATIC_MARKERS, **scenario_markers()}.items():
         config.addinivalue_line("markers", f"{name}: {help_text}")
     config.stash[ROWS_KEY] = []
+    _set_execution_overrides(config)
     data_dir = config.getoption("--data-dir")
     if data_dir is not None and not Path(data_dir).is_dir():
         raise pytest.UsageError(f"--data-dir {data_dir} is not a directory")
+
+
+def _set_execution_overrides(config: pytest.Config) -> None:
+    """The execution configuration goes into the environment, where every session of every process of the run
+    (xdist workers parse the same options) reads it (harness.runtime.execution_overrides)."""
+    from harness.runtime import OPTIMIZATION_VARIABLE, THREADS_VARIABLE, execution_overrides
+
+    threads, level = config.getoption("--ort-threads"), config.getoption("--ort-optimization")
+    if threads is not None:
+        if threads < 1:
+            raise pytest.UsageError(f"--ort-threads {threads}: give a positive number of threads")
+        os.environ[THREADS_VARIABLE] = str(threads)
+    if level is not None:
+        os.environ[OPTIMIZATION_VARIABLE] = level
+    try:
+        overrides = execution_overrides()
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    if overrides and config.getoption("--update-references"):
+        raise pytest.UsageError(f"--update-references with an execution override ({overrides}): references are "
+                                "recorded on the reference platform; drop the override (or HARNESS_ORT_* variable)")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -113,24 +145,55 @@ def check_reference(request: pytest.FixtureRequest, tolerances: dict[str, Any]) 
     """Compare measured metrics with the reference at a key path (raises ReferenceBreach), or store them with
     --update-references."""
 
-    def check(keys: list[str], measured: dict[str, Any]) -> None:
+    def check(keys: list[str], measured: dict[str, Any], gate: Gate = SAME_PLATFORM) -> None:
         verdicts = check_against_reference(keys, measured, tolerances,
                                            update=request.config.getoption("--update-references"),
-                                           path=references_path(request.config))
+                                           path=references_path(request.config), gate=gate)
         if verdicts:
-            request.node.add_report_section("call", "tolerance verdicts", "\n".join(verdicts))
+            request.node.add_report_section("call", f"tolerance verdicts ({gate.describe()}, {'/'.join(keys)})",
+                                            "\n".join(verdicts))
 
     return check
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
-    from harness.references import ReferenceBreach
+    from harness.references import NoReference, ReferenceBreach
 
     report = yield
     if call.excinfo is not None and call.excinfo.errisinstance(ReferenceBreach):
         report.user_properties.append((BREACH_ATTRIBUTE, True))
+    if call.excinfo is not None and call.excinfo.errisinstance(NoReference):
+        report.user_properties.append((NO_REFERENCE_ATTRIBUTE, True))
     return report
+
+
+RUN_FAILURES_KEY = pytest.StashKey[list]()
+
+
+def run_checks(session: pytest.Session, rows: list[dict[str, Any]]) -> None:
+    """The scenarios' checks over the whole run (:meth:`Scenario.check_run`), on the controller, which holds every
+    worker's rows: their rows join the results, a failing one fails the run and is named in the summary."""
+    from harness.results import RUN_CHECK_PREFIX
+    from harness.scenarios import SCENARIOS
+
+    failures = session.config.stash.setdefault(RUN_FAILURES_KEY, [])
+    for name in sorted({str(r.get("scenario_name")) for r in rows} & set(SCENARIOS.names())):
+        for row in cells.scenario_instance(session.config, name).check_run(rows):
+            rows.append({"test_id": RUN_CHECK_PREFIX + row["cell_id"], "coder_name": "none", **row})
+            if row.get("status") != "pass":
+                failures.append(f"{row['cell_id']}: {row.get('failure', 'failed')}")
+    if failures and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    failures = config.stash.get(RUN_FAILURES_KEY, [])
+    if failures:
+        terminalreporter.write_sep("=", f"{len(failures)} run check(s) failed", red=True)
+        for line in failures:
+            terminalreporter.write_line(line)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -140,11 +203,20 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         config.workeroutput["harness_rows"] = json.dumps(rows, default=str)  # type: ignore[attr-defined]
         return
     if rows:
+        run_checks(session, rows)
+    if rows:
         from harness.environment import describe_environment
         from harness.results import write_results
 
-        # the environment names the md5s of the assets this run read (the user's, with --data-dir)
+        from harness.runtime import execution_overrides, platform_label
+
+        # the environment names the md5s of the assets this run read (the user's, with --data-dir), and the
+        # devices and platforms it ran on, so that compare knows a cross-platform pair without being told
         environment = describe_environment(config.getoption("--data-dir"))
+        devices = devices_for(config)
+        environment["run"] = {"devices": devices, "platforms": [platform_label(d) for d in devices],
+                              "execution_overrides": execution_overrides(),
+                              "reference_device": config.getoption("--reference-device") or "cpu"}
         write_results(rows, Path(config.getoption("--results-dir")), environment)
 
 

@@ -8,19 +8,29 @@ selects the ssd cells) and, for device ``cuda``, the ``cuda`` marker. The test f
 test tree, not in the library, so that the library ships no test and pytest collects it where a test belongs.
 
 For each cell: skip with the scenario's reason when an asset is missing; run it through the run's executor;
-the scenario's own checks; the gating metrics against ``references/expected_metrics.json`` at
-``cell.reference_key`` (one verdict line per metric in the report section "tolerance verdicts"); one results
-row = the cell's identity columns plus the outcome's columns and ``status``.
+the scenario's own checks; the gating metrics against ``references/expected_metrics.json`` (one verdict line
+per metric in the report section "tolerance verdicts"); one results row = the cell's identity columns plus
+the outcome's columns, ``cell_id``, ``platform``, ``reference_platform`` and ``status`` (``pass``, ``fail``:
+a check or a tolerance failed, ``no_reference``: nothing to gate against).
+
+Which reference gates a cell (:func:`reference_for`): on the reference platform (``--reference-device``,
+default ``cpu``, without execution overrides) its own, within the same-platform tolerances. A cell of another
+platform (a CUDA cell; a CPU run with ``--ort-threads``/``--ort-optimization``) is gated against the
+reference platform's reference of the same cell under the cross-platform bands of tolerances.yaml, unless
+its own platform has references of its own and ``--reference-device`` does not ask for another.
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 
 from harness.matrix import scenario_matrix
 from harness.pytest_plugin.execution import cell_outcome
-from harness.pytest_plugin.state import add_row, devices_for
+from harness.pytest_plugin.state import add_row, devices_for, references_path
+from harness.references import Gate, NoReference, get_reference
+from harness.runtime import platform_label
 from harness.scenarios import SCENARIOS
 from harness.scenarios.base import Cell, RunContext, Scenario
 
@@ -54,18 +64,62 @@ def parametrize_cells(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("scenario_cell", params)
 
 
+def reference_for(scenario: Scenario, cell: Cell, reference_device: str | None,
+                  references: Path) -> tuple[list[str], Gate, str]:
+    """(reference key, gate, the platform whose reference it is) of a cell: see the module docstring."""
+    device = cell.get("device")
+    if device is None:  # a cell measured on no device (coded models, seeded tensors) has one platform
+        return cell.reference_key, Gate(), "any"
+    own_platform = platform_label(device) == device  # no execution override: a platform that records references
+    if reference_device is None:
+        if own_platform and (device == "cpu" or get_reference(cell.reference_key, references) is not None):
+            return cell.reference_key, Gate(), device
+        reference_device = "cpu"
+    if own_platform and reference_device == device:
+        return cell.reference_key, Gate(), device
+    gate = Gate(cross_platform=True, sizes_follow_inference=scenario.sizes_follow_inference(cell))
+    return cell.reference_key_on(reference_device), gate, reference_device
+
+
+def perf_fraction_column(scenario: Scenario, columns: dict[str, Any]) -> dict[str, float]:
+    """``perf_fraction_of_anchor`` of a row that has ``rec_perf``, ``anc_perf`` and a declared ``metric_name``:
+    the one place the column is computed, from the metric's declared direction and unit."""
+    rec, anc, name = columns.get("rec_perf"), columns.get("anc_perf"), columns.get("metric_name")
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (rec, anc)) or not name:
+        return {}
+    try:
+        fraction = scenario.metric(str(name)).fraction_of_anchor(float(rec), float(anc))
+    except KeyError:
+        return {}
+    return {} if fraction is None else {"perf_fraction_of_anchor": fraction}
+
+
 def run_and_gate(request: pytest.FixtureRequest, cell: Cell,
-                 check_reference: Callable[[list[str], dict[str, Any]], None]) -> None:
+                 check_reference: Callable[..., None]) -> None:
     """Run one cell of a scenario's matrix, check it and gate it against its reference; write its row."""
     scenario = scenario_instance(request.config, cell.scenario)
     reason = scenario.missing_reason(cell)
     if reason:
         pytest.skip(reason)
     outcome = cell_outcome(request, scenario, cell)  # local: scenario.run_cell; ray: sharded over the cluster
-    row = {"test_id": request.node.nodeid, **cell.identity_row(), **outcome.columns, "status": "fail"}
+    keys, gate, reference_platform = reference_for(scenario, cell, request.config.getoption("--reference-device"),
+                                                   references_path(request.config))
+    row = {"test_id": request.node.nodeid, **cell.identity_row(), "cell_id": cell.id, **outcome.columns,
+           "platform": platform_label(cell["device"]) if cell.get("device") else "any",
+           "reference_platform": reference_platform, "gate": gate.describe(),
+           "sizes_follow_inference": scenario.sizes_follow_inference(cell),
+           **perf_fraction_column(scenario, outcome.columns), "status": "fail"}
     try:
         scenario.check_cell(cell, outcome)
-        check_reference(cell.reference_key, scenario.gated(outcome))
+        measured = scenario.gated(outcome)
+        if measured:  # a cell with nothing to gate (a user's export of a structure cell) is checked only
+            if gate.cross_platform:
+                check_reference(keys, measured, gate=gate)
+            else:  # the two-argument form a member's own check_reference fixture may have
+                check_reference(keys, measured)
         row["status"] = "pass"
+    except NoReference:
+        row["status"] = "no_reference"
+        raise
     finally:
         add_row(request.config, request.node.nodeid, row)

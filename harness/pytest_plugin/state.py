@@ -13,15 +13,15 @@ from harness.references import REFERENCES_PATH
 
 ROWS_KEY = pytest.StashKey[list]()
 BREACH_ATTRIBUTE = "harness_reference_breach"
+NO_REFERENCE_ATTRIBUTE = "harness_no_reference"
 
 STATIC_MARKERS = {
     "coders": "intermediate-data coder conformance",
-    "retinanet": "RetinaNet ResNet-50 FPN split-inference structure and split conformance",
     "cuda": "needs a working CUDAExecutionProvider; skipped with a reason otherwise",
     "slow": "long-running test",
     "benchmark": "pytest-benchmark speed measurement, excluded from the default run (use -m benchmark)",
 }
-AREA_MARKERS = ("coders", "retinanet")  # markers that name an area of the suite in the end-of-run summary
+AREA_MARKERS = ("coders",)  # markers that name an area of the suite in the end-of-run summary
 
 
 def scenario_markers() -> dict[str, str]:

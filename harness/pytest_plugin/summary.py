@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from harness.pytest_plugin.state import AREA_MARKERS, BREACH_ATTRIBUTE, ROWS_KEY, is_xdist_worker, scenario_markers
+from harness.pytest_plugin.state import (AREA_MARKERS, BREACH_ATTRIBUTE, NO_REFERENCE_ATTRIBUTE, ROWS_KEY,
+                                         is_xdist_worker, scenario_markers)
 
 SLOWEST = 5
 
@@ -37,8 +38,8 @@ def _outcome(report: pytest.TestReport) -> str | None:
     return None
 
 
-def _breached(report: pytest.TestReport) -> bool:
-    return any(name == BREACH_ATTRIBUTE and value for name, value in getattr(report, "user_properties", []))
+def _flagged(report: pytest.TestReport, attribute: str) -> bool:
+    return any(name == attribute and value for name, value in getattr(report, "user_properties", []))
 
 
 def summarise(reports: list[pytest.TestReport]) -> dict[str, Counter]:
@@ -48,8 +49,10 @@ def summarise(reports: list[pytest.TestReport]) -> dict[str, Counter]:
         if outcome is None:
             continue
         counts[scenario_of(report)][outcome] += 1
-        if report.failed and _breached(report):
+        if report.failed and _flagged(report, BREACH_ATTRIBUTE):
             counts[scenario_of(report)]["outside_tolerance"] += 1
+        if report.failed and _flagged(report, NO_REFERENCE_ATTRIBUTE):
+            counts[scenario_of(report)]["no_reference"] += 1
     return counts
 
 
@@ -67,6 +70,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     for scenario, counts in sorted(summarise(reports).items()):
         line = (f"{scenario}: {counts['passed']} passed, {counts['failed']} failed, {counts['error']} errors, "
                 f"{counts['skipped']} skipped; {counts['outside_tolerance']} cells out of tolerance")
+        if counts["no_reference"]:
+            line += f"; {counts['no_reference']} cells without a reference"
         if failing_rows.get(scenario):
             line += f"; {failing_rows[scenario]} results rows with status fail"
         terminalreporter.write_line(line)

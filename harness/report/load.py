@@ -1,5 +1,8 @@
 """Read a results folder (results.json, else results.csv) or a submission into typed rows, and name its cells.
 
+A folder that holds both files must hold the same rows in both: a reader of one would otherwise trust an edited
+other (``compare``, ``report`` and ``submit`` all read through here).
+
 Parsing and typing of the files themselves is harness.results's (beside the writer); this module finds them.
 
 A cell is one (scenario, model, data set, device, split, coder, metric) combination: the unit that the
@@ -11,8 +14,10 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from harness.results import (KEY_COLUMNS, _number, archive_results, parse_results_csv, parse_results_json,
-                             read_archive, typed_rows)
+from harness.results import (_number, archive_results, cell_key, cell_name, disagreeing_cells, parse_results_csv,
+                             parse_results_json, read_archive, typed_rows)
+
+__all__ = ["as_float", "cell_key", "cell_name", "load_results"]
 
 
 def load_results(results_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -27,25 +32,18 @@ def load_results(results_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]
     json_path, csv_path = results_dir / "results.json", results_dir / "results.csv"
     if json_path.exists():
         environment, raw_rows = parse_results_json(json_path.read_text(encoding="utf-8"), str(json_path))
+        if csv_path.exists():
+            differing = disagreeing_cells(raw_rows, parse_results_csv(csv_path.read_text(encoding="utf-8")))
+            if differing:
+                shown = ", ".join(differing[:5]) + (f", ... ({len(differing)} in all)" if len(differing) > 5 else "")
+                raise ValueError(f"{results_dir}: results.csv and results.json disagree on {len(differing)} cell(s): "
+                                 f"{shown}; one of them was edited or cut short: restore both from the run")
     elif csv_path.exists():
         environment, raw_rows = {}, parse_results_csv(csv_path.read_text(encoding="utf-8"))
     else:
         raise FileNotFoundError(f"{results_dir} holds neither results.json nor results.csv; "
                                 "run the suite with --results-dir pointing there first")
     return environment, typed_rows(raw_rows, str(results_dir))
-
-
-def cell_key(row: dict[str, Any]) -> tuple[str, ...]:
-    return tuple(str(row.get(c, "")) for c in KEY_COLUMNS)
-
-
-def cell_name(key: tuple[str, ...]) -> str:
-    """Readable cell name, e.g. ``ssd/ssd_small/shapes/cpu/split=10/nncodec:qp=-26/calc_map``."""
-    scenario, model, dataset, device, split, coder, metric = key
-    parts = [scenario, model or "-", dataset or "-", device or "-"]
-    if split:
-        parts.append(f"split={split}")
-    return "/".join(parts + [coder] + ([metric] if metric else []))
 
 
 def as_float(value: Any) -> float | None:

@@ -50,6 +50,20 @@ class Metric:
     higher_is_better: bool | None = None
     gates: bool = True
 
+    def fraction_of_anchor(self, measured: float, anchor: float) -> float | None:
+        """The measured accuracy as a fraction of the anchor's (MLPerf states targets as 99 % of the FP32
+        reference): the ratio of the figures for a quality, of the complements for an error rate (WER 0.10
+        against 0.05 gives 0.90 / 0.95 of the word accuracy); None for a metric that is not a quality or an
+        anchor of 0."""
+        if self.higher_is_better is None:
+            return None
+        if not self.higher_is_better:
+            full = {"fraction": 1.0, "percent": 100.0}.get(self.unit)
+            if full is None:
+                return None
+            measured, anchor = full - measured, full - anchor
+        return measured / anchor if anchor else None
+
 
 @dataclass(frozen=True)
 class Cell:
@@ -78,6 +92,14 @@ class Cell:
     def reference_key(self) -> list[str]:
         """Where the cell's reference lives: ``[scenario, "v1/v2/..."]`` in references/expected_metrics.json."""
         return [self.scenario, "/".join(axis_label(axis, value) for axis, value in self.axes)]
+
+    def reference_key_on(self, device: str) -> list[str]:
+        """The reference key of this cell measured on ``device`` instead: where a cell of a platform without
+        references of its own finds those of the reference platform."""
+        if self.get("device") is None:
+            return self.reference_key
+        axes = tuple((axis, device if axis == "device" else value) for axis, value in self.axes)
+        return Cell(self.scenario, axes, self.marks).reference_key
 
     def identity_row(self) -> dict[str, Any]:
         return {"scenario_name": self.scenario, **dict(self.axes)}
@@ -148,6 +170,20 @@ class Scenario(ABC):
     def check_cell(self, cell: Cell, outcome: CellOutcome) -> None:
         """Independent checks specific to the scenario (e.g. a lossless coder reproduces the anchor); raise
         AssertionError. Runs before the reference comparison, also under --update-references."""
+
+    def check_run(self, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Checks over the run's cells of this scenario, made once every cell has run (e.g. seed 001 table
+        10.1.9-1's test case over a model's whole sweep): one results row each, with ``cell_id`` and
+        ``status`` (``pass``/``fail``) and, on failure, ``failure`` saying why. None by default; a sweep the
+        run did not complete (``-k``) gives no row rather than a verdict on part of it."""
+        return []
+
+    def sizes_follow_inference(self, cell: Cell) -> bool:
+        """Whether the cell's bitstream sizes follow tensors inferred on its device through a coder whose
+        size depends on the values (then, across platforms, sizes take the cross-platform band of
+        tolerances.yaml; otherwise they stay exact). False by default: coded models, seeded tensors and
+        images are the same on every platform."""
+        return False
 
     def gated(self, outcome: CellOutcome) -> dict[str, Any]:
         """The metrics of an outcome that are compared with references."""

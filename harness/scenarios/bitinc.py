@@ -183,6 +183,6 @@ class BitincScenario(Scenario):
         m = outcome.metrics
         assert m["low_bytes"] < m["high_bytes"], "the low-precision stream is not smaller than the direct one"
         if cell["update"] == "exact":
+            # every tensor's dtype, shape and bytes compared (states_identical); the score of low + update is
+            # then the direct model's by construction (one evaluation per distinct state), so it is not checked
             assert outcome.columns["bit_exact"], "low + exact update differs from the direct model"
-            if "update_perf" in m:
-                assert m["update_perf"] == m["high_perf"], "bit-identical models scored differently"

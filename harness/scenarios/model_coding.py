@@ -15,7 +15,7 @@ from typing import Any, Mapping
 import torch
 
 from harness.coders import Coder, make_coder
-from harness.coders.model_state import code_model
+from harness.coders.model_state import code_model, state_dict_arrays, states_identical
 from harness.models.task import SeedScenario
 from harness.scenarios.base import Cell, CellOutcome, RunContext, Scenario
 
@@ -44,7 +44,10 @@ def evaluate_coder(task: SeedScenario, anchor: AnchorResult, coder: Coder) -> di
     columns of table 2.1.2.3-1 (the anchor's performance is passed in, so a sweep evaluates it once)."""
     coded = code_model(anchor.model, coder)
     perf, seconds = task.get_perf(coded.model, "test")
+    # the decoded weights against the anchor's, bit for bit (a lossless coder must reproduce the state dict)
+    identical = states_identical(state_dict_arrays(anchor.model), state_dict_arrays(coded.model))
     return {
+        "state_identical": identical,
         "anc_size": anchor.size,
         "rec_size": coded.rec_size,
         "compress_ratio": coded.rec_size / anchor.size,
@@ -120,6 +123,7 @@ class ModelCodingScenario(Scenario):
 
     def check_cell(self, cell: Cell, outcome: CellOutcome) -> None:
         if cell["coder_name"] != ANCHOR and make_coder(cell["coder_name"]).is_lossless:
-            # a lossless coder gives back the anchor's weights, hence exactly its performance
+            # a lossless coder gives back the anchor's state dict bit for bit, hence exactly its performance
+            assert outcome.columns["state_identical"], f"lossless {cell['coder_name']} changed the weights"
             assert outcome.columns["rec_perf"] == outcome.columns["anc_perf"], \
                 f"lossless {cell['coder_name']} changed {outcome.columns['metric_name']}"

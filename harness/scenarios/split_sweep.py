@@ -144,6 +144,7 @@ class SplitSweepScenario(Scenario):
             "cut_tensors": ";".join(f"{t['name']}:{'x'.join(map(str, t['shape']))}:{t['dtype']}:{t['bytes']}"
                                     for t in result.cut_tensors),
             "rec_size": coded.coded_bytes, "anc_size": result.intermediate_bytes,
+            "part1_sha256": result.part1_sha256, "part2_input_sha256": coded.part2_input_sha256,
             "device_profile": sweep.device.label(), "network_profile": sweep.network.label(),
             "device_slowdown": sweep.device.slowdown, "encode_ms": coded.encode_ms, "decode_ms": coded.decode_ms,
             "part1_model_download_ms": download_ms(result.part1_model_bytes, float(delivery["downlink_mbps"])),
@@ -156,6 +157,9 @@ class SplitSweepScenario(Scenario):
             send = transmission_ms(cost.sent_bytes, float(bandwidth), float(delivery.get("rtt_ms", 0)))
             columns[f"e2e_ms_{bandwidth:g}"] = cost.part1_ms + cost.encode_ms + send + cost.decode_ms + cost.part2_ms
         return columns
+
+    def sizes_follow_inference(self, cell: Cell) -> bool:
+        return make_coder(cell["coder_name"]).size_depends_on_values
 
     def check_cell(self, cell: Cell, outcome: CellOutcome) -> None:
         metrics = outcome.metrics

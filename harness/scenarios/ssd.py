@@ -11,10 +11,14 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from harness.coders import make_coder
+from harness.runtime import on_reference_platform
 from harness.scenarios import SCENARIOS
 from harness.scenarios.base import ANCHOR, Cell, CellOutcome, Metric, RunContext, Scenario
 from harness.scenarios.detection_outputs import DETECTION_ACCURACY, accuracy, accuracy_columns, keep_predictions
 from harness.scenarios.ssd_shards import SsdShards
+# seed 001 §10.3.9.1: split vs unsplit NMSE below 1e-5 (RetinaNet, 99.25 % of frames) across platforms
+SPLIT_NMSE_BOUND = 1e-5
+
 
 @SCENARIOS.register("ssd")
 class SsdScenario(SsdShards, Scenario):  # SsdShards: the hooks that let --executor ray shard it by image
@@ -124,16 +128,48 @@ class SsdScenario(SsdShards, Scenario):  # SsdShards: the hooks that let --execu
                    "feature_nmse": result.feature_nmse, "output_nmse": result.output_nmse,
                    "enc_time": result.enc_time, "dec_time": result.dec_time, "part1_time": result.part1_time,
                    "part2_time": result.part2_time, "metrics_time": result.metrics_time,
-                   "rec_eval_time": result.part2_time, **self.lineage_columns(cell)}
+                   "rec_eval_time": result.part2_time, "part1_sha256": result.part1_sha256,
+                   "part2_input_sha256": result.part2_input_sha256, **self.lineage_columns(cell)}
         if hasattr(result, "kbpi_std"):
             measured["kbpi_std"] = columns["kbpi_std"] = result.kbpi_std
         return CellOutcome(measured, columns)
 
+    def check_lossless_picture_coder(self, cell: Cell, bits: int, outcome: CellOutcome) -> None:
+        """A video or image codec in lossless mode after the Q-layer has a known answer: part 2 receives exactly
+        the Q-layer's reconstruction at the same bit depth (x265 / OpenJPEG exact on the quantised samples)."""
+        from harness.coders.qlayer import dequantise, quantise
+        from harness.split.verify import combined_sha256, tensors_sha256
+
+        pipeline = self.pipeline(cell["model_name"], cell["data_set_name"], cell["device"])
+        def qlayer_round_trip(value: Any) -> Any:
+            lo, hi, q = quantise(value, bits)
+            return dequantise(q, lo, hi, bits)
+
+        order = pipeline.dataset.image_ids()
+        features = pipeline.features(cell["split"])
+        expected = combined_sha256([tensors_sha256({name: qlayer_round_trip(value) for name, value in
+                                                    features[image_id].items()}) for image_id in order])
+        assert outcome.columns["part2_input_sha256"] == expected, \
+            f"{cell.id}: the decoded tensors differ from the Q-layer's {bits}-bit reconstruction"
+
+    def sizes_follow_inference(self, cell: Cell) -> bool:
+        return cell["coder_name"] != ANCHOR and make_coder(cell["coder_name"]).size_depends_on_values
+
     def check_cell(self, cell: Cell, outcome: CellOutcome) -> None:
-        if cell["coder_name"] == ANCHOR or not make_coder(cell["coder_name"]).is_lossless:
+        if cell["coder_name"] == ANCHOR:
             return
-        # lossless, and split inference bit-exact with the unsplit anchor (onnxruntime `extended` level)
+        coder = make_coder(cell["coder_name"])
+        if coder.values.get("lossless") is True and "bits" in coder.values:
+            self.check_lossless_picture_coder(cell, coder.values["bits"], outcome)
+        if not coder.is_lossless:
+            return
         columns = outcome.columns
-        assert columns["feature_nmse"] == 0.0 and columns["output_nmse"] == 0.0, \
-            f"lossless {cell['coder_name']}: feature NMSE {columns['feature_nmse']}, output NMSE {columns['output_nmse']}"
-        assert columns["rec_perf"] == columns["anc_perf"], f"lossless cell changed {columns['metric_name']}"
+        assert columns["feature_nmse"] == 0.0, f"lossless {cell['coder_name']}: feature NMSE {columns['feature_nmse']}"
+        if on_reference_platform(cell["device"]):
+            # split inference bit-exact with the unsplit anchor (onnxruntime `extended` level, CPU)
+            assert columns["output_nmse"] == 0.0, f"lossless {cell['coder_name']}: output NMSE {columns['output_nmse']}"
+            assert columns["rec_perf"] == columns["anc_perf"], f"lossless cell changed {columns['metric_name']}"
+        else:
+            # other kernels on each side of the cut: seed 001 §10.3.9.1's bound between split and unsplit
+            assert columns["output_nmse"] <= SPLIT_NMSE_BOUND, \
+                f"lossless {cell['coder_name']}: output NMSE {columns['output_nmse']} > {SPLIT_NMSE_BOUND}"

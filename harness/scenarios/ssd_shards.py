@@ -33,12 +33,13 @@ class SsdShards(ShardedScenario):
 
     def cell_fingerprint(self, cell: Cell) -> dict[str, Any]:
         from harness.detection.pipeline import OPTIMIZATION
+        from harness.runtime import execution_fingerprint
 
         pipeline = self._group_pipeline(cell)
         return {"detector": cell["model_name"], "detector_md5": pipeline.detector.md5,
                 "dataset": cell["data_set_name"], "dataset_md5": pipeline.dataset.fingerprint(),
                 "device": cell["device"], "split": cell.get("split"), "coder": cell["coder_name"],
-                "optimization": OPTIMIZATION}
+                "optimization": OPTIMIZATION, "execution": execution_fingerprint(cell["device"])}
 
     def run_shard(self, cells: Sequence[Cell], units: Sequence[int]) -> dict[str, Any]:
         pipeline = self._group_pipeline(cells[0])

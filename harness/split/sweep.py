@@ -28,6 +28,7 @@ from harness.split.profiles import LatencyProfile, profile_session
 from harness.split.graph import ModelSource, load_model
 from harness.split.layers import LayerSplitter, SplitConfig
 from harness.split.plan import SplitPlanner
+from harness.split.verify import combined_sha256, tensors_sha256
 
 LOSSLESS_THRESHOLD = 0.001  # seed 001 §10.2.8
 Feed = Mapping[str, np.ndarray]
@@ -56,6 +57,7 @@ class CodedCut:
     max_abs_diff: float
     lossless: bool
     outputs: list[dict[str, np.ndarray]] = field(repr=False, default_factory=list)
+    part2_input_sha256: str = ""  # the decoded cut of every input, in input order
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,7 @@ class ConfigResult:
     part1: PartTiming
     part2: PartTiming
     coded: dict[str, CodedCut]
+    part1_sha256: str = ""  # part 1's cut of every input, in input order
 
     @property
     def intermediate_bytes(self) -> int:
@@ -169,7 +172,8 @@ class SplitSweep:
             outputs = None  # bit-exact: part 2's outputs on the original cut apply
         else:
             _, outputs = run_part(part2, self.network, decoded, 0)
-        return CodedCut(coder.spec, len(data), encode_ms, decode_ms, 0.0, True, outputs or [])
+        return CodedCut(coder.spec, len(data), encode_ms, decode_ms, 0.0, True, outputs or [],
+                        combined_sha256([tensors_sha256(dec) for dec in decoded]))
 
     def measure(self, config: SplitConfig, coders: Sequence[str] = ("raw",)) -> ConfigResult:
         """Sizes, timings and, per coder spec, coded size and agreement of one configuration."""
@@ -185,8 +189,9 @@ class SplitSweep:
             final = result.outputs or outputs
             diff = max_abs_diff(self.reference, final)
             coded[result.coder] = CodedCut(result.coder, result.coded_bytes, result.encode_ms, result.decode_ms,
-                                           diff, diff < LOSSLESS_THRESHOLD, final)
-        return ConfigResult(config, len(part1), len(part2), tensors, part1_timing, part2_timing, coded)
+                                           diff, diff < LOSSLESS_THRESHOLD, final, result.part2_input_sha256)
+        return ConfigResult(config, len(part1), len(part2), tensors, part1_timing, part2_timing, coded,
+                            combined_sha256([tensors_sha256(cut) for cut in cuts]))
 
 
 def seeded_inputs(model: ModelSource, count: int = 1, seed: int = 0,

@@ -5,8 +5,9 @@ NMSE < 1e-5 on 99.25 % of frames).
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 import onnxruntime as ort
@@ -23,6 +24,24 @@ class OutputAgreement:
     max_abs_diff: float
     nmse: float
     bit_exact: bool
+
+
+def tensors_sha256(tensors: Mapping[str, np.ndarray]) -> str:
+    """SHA-256 of named tensors: each name, dtype, shape and little-endian C-order bytes, in name order. Equal
+    digests mean bit-identical tensors on any machine (CompressAI-Vision records the digest of the decoded
+    features that enter part 2 for the same reason: two parties find where their pipelines part)."""
+    digest = hashlib.sha256()
+    for name in sorted(tensors):
+        value = np.ascontiguousarray(tensors[name])
+        value = value.astype(value.dtype.newbyteorder("<"), copy=False)
+        digest.update(f"{name}|{value.dtype.str}|{'x'.join(map(str, value.shape))}|".encode())
+        digest.update(value.tobytes())
+    return digest.hexdigest()
+
+
+def combined_sha256(digests: Sequence[str]) -> str:
+    """One digest of per-image digests in the given (dataset) order, whatever the sharding that made them."""
+    return hashlib.sha256("\n".join(digests).encode()).hexdigest()
 
 
 def squared_error(reference: np.ndarray, other: np.ndarray) -> tuple[float, float]:

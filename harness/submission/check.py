@@ -16,7 +16,6 @@ SHA256SUMS too, so every other check reads the files themselves and holds on its
 """
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -24,8 +23,8 @@ from typing import Any
 
 import yaml
 
-from harness.report.load import cell_key, cell_name
-from harness.results import normalise_row, parse_results_csv, parse_results_json, typed_rows
+from harness.results import (RUN_CHECK_PREFIX, disagreeing_cells, parse_results_csv, parse_results_json,
+                             typed_rows)
 from harness.submission.archive import (
     ASSETS, ENVIRONMENT, INFO, MATRIX_DIR, REPORT, REQUIRED, RESULTS_CSV, RESULTS_JSON, SUMS, Submission, parse_sums,
     sha256)
@@ -63,22 +62,11 @@ def check_sums(sub: Submission) -> list[Problem]:
     return problems
 
 
-def _rows_by_cell(raw: list[dict[str, Any]]) -> dict[str, list[str]]:
-    """cell name -> canonical JSON of its normalised rows (sorted), for comparing two encodings of a run."""
-    out: dict[str, list[str]] = {}
-    for row in raw:
-        clean = {k: v for k, v in normalise_row(row).items() if v not in (None, "")}
-        clean = {k: (str(v) if isinstance(v, float) else v) for k, v in clean.items()}  # nan == nan as text
-        out.setdefault(cell_name(cell_key(normalise_row(row))), []).append(json.dumps(clean, sort_keys=True))
-    return {k: sorted(v) for k, v in out.items()}
-
-
 def check_consistency(sub: Submission, environment: dict[str, Any], raw_json: list[dict[str, Any]]) -> list[Problem]:
     from harness.report.readback import disagreements
 
     problems = []
-    by_json, by_csv = _rows_by_cell(raw_json), _rows_by_cell(parse_results_csv(sub.text(RESULTS_CSV)))
-    differing = sorted(name for name in set(by_json) | set(by_csv) if by_json.get(name) != by_csv.get(name))
+    differing = disagreeing_cells(raw_json, parse_results_csv(sub.text(RESULTS_CSV)))
     if differing:
         problems.append(Problem("inconsistent", f"results.csv and results.json disagree on {len(differing)} "
                                 f"cell(s): {_some(differing)}"))
@@ -115,8 +103,10 @@ def check_matrix_and_cells(sub: Submission, rows: list[dict[str, Any]], suite: S
             notes.append(f"scenario {name} is not one of this suite's scenarios: its rows are not checked for "
                          "completeness")
             continue
-        mine = [r for r in rows if r["scenario_name"] == name]
-        run_ids = {i for i in (cell_id_of(str(r.get("test_id", ""))) for r in mine) if i}
+        mine = [r for r in rows if r["scenario_name"] == name
+                and not str(r.get("test_id", "")).startswith(RUN_CHECK_PREFIX)]  # the run's own checks: no cells
+        # every cell row names its cell (cell_id); rows written before the column existed: from the test id
+        run_ids = {i for i in (r.get("cell_id") or cell_id_of(str(r.get("test_id", ""))) for r in mine) if i}
         devices = tuple(sorted({str(r.get("device")) for r in mine if r.get("device")})) or ("cpu",)
         try:
             missing, unknown, not_run = suite.missing_cells(name, run_ids, devices)

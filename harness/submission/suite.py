@@ -28,7 +28,8 @@ CELL_TEST = re.compile(r"::test_cell\[(?P<id>.*)\]$")
 
 
 def cell_id_of(test_id: str) -> str | None:
-    """The cell id in a generic cell test id ``.../test_cells.py::test_cell[<cell.id>]``, else None."""
+    """The cell id in a generic cell test id ``.../test_cells.py::test_cell[<cell.id>]``, else None: how rows
+    written before the ``cell_id`` column name their cell."""
     match = CELL_TEST.search(test_id or "")
     return match.group("id") if match else None
 

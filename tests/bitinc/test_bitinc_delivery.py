@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from harness.bitinc.delivery import BASE_KEY, Client, Server, UpdateMode, WrongBaseError, split_state
-from harness.bitinc.pipeline import deliver, deliver_chain, states_identical
+from harness.bitinc.pipeline import deliver, deliver_chain
+from harness.coders.model_state import states_identical
 from harness.bitinc.timeline import Crossover, Link, client_times, crossover, transmission_seconds
 from harness.coders import BitstreamError, decode_any
 

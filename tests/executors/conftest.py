@@ -17,7 +17,7 @@ HERE = Path(__file__).resolve().parent
 
 @pytest.fixture(scope="session")
 def ray_cluster() -> Iterator[object]:
-    ray = pytest.importorskip("ray")
+    import ray  # a declared dependency (pyproject.toml): absent, the run fails here
     from ray.cluster_utils import Cluster
 
     old_path = os.environ.get("PYTHONPATH")

@@ -21,7 +21,7 @@ def test_identical_runs_agree(make_run, capsys):
     a, b = make_run("a"), make_run("b")
     assert main(["compare", str(a), str(b)]) == 0
     out = capsys.readouterr().out
-    assert "runs agree: 24 cells compared, 0 breaches" in out
+    assert "runs agree (same-platform tolerances): 24 cells compared, 0 breaches" in out
 
 
 def test_perturbed_cell_beyond_tolerance_is_named(make_run, capsys):
@@ -108,3 +108,75 @@ def test_a_size_changed_by_five_percent_is_named_beside_machine_noise(make_run, 
     breaches = [line for line in capsys.readouterr().out.splitlines() if line.startswith("BREACH")]
     assert breaches and all("rec_size" in line for line in breaches)
     assert any(CELL.rsplit("/", 1)[0] in line for line in breaches)
+
+
+def _on_platform(device):
+    """Every row measured on ``device``; NNCodec rows code inferred features into a value-dependent length."""
+    def mutate(rows):
+        for row in rows:
+            row["device"] = device
+            row["sizes_follow_inference"] = row.get("coder_name", "").startswith("nncodec")
+    return mutate
+
+
+def test_cross_platform_pair_is_matched_without_the_device_and_judged_with_the_bands(tmp_path):
+    from report.runs import ENVIRONMENT, detection_rows, write_run
+
+    def run(name, device, size_factor=1.0):
+        def mutate(rows):
+            _on_platform(device)(rows)
+            for row in rows:
+                if row.get("coder_name") == "nncodec:qp=-26" and row.get("split") == "10":
+                    row["rec_size"] = int(round(row["rec_size"] * size_factor))
+        environment = {**ENVIRONMENT, "run": {"devices": [device], "platforms": [device]}}
+        return write_run(tmp_path / name, detection_rows(), environment, mutate)
+
+    cpu, cuda = run("cpu", "cpu"), run("cuda", "cuda", size_factor=1.005)
+    automatic = compare_runs(cpu, cuda)  # the runs recorded different platforms: the bands, without the device
+    assert automatic.ok and automatic.cross_platform and automatic.compared_cells == len(detection_rows())
+    assert any("A ran on cpu, B on cuda" in note for note in automatic.notes)
+    # forced onto one platform, the same pair matches no cell (their devices differ)
+    same = compare_runs(cpu, cuda, cross_platform=False)
+    assert not same.ok and len(same.only_in_a) == len(detection_rows())
+    # a 0.5 % size change of a value-dependent stream: inside the 1 % band, outside the exact size tolerance
+    cpu_again = run("cpu_again", "cpu", size_factor=1.005)
+    assert not compare_runs(cpu, cpu_again).ok and compare_runs(cpu, cpu_again, cross_platform=True).ok
+    beyond = compare_runs(cpu, run("cuda_far", "cuda", size_factor=1.02))
+    assert [(b["column"]) for b in beyond.breaches] == ["rec_size"]
+
+
+def test_cross_platform_on_the_command_line(make_run, capsys):
+    a = make_run("a")
+    b = make_run("b", mutate=_set("rec_perf", lambda v: v + 0.6))  # beyond 0.5 points, inside the 2.5-point band
+    assert main(["compare", str(a), str(b)]) == 3
+    assert main(["compare", str(a), str(b), "--cross-platform"]) == 0
+    assert "runs agree (cross-platform bands)" in capsys.readouterr().out
+
+
+def test_a_folder_whose_csv_and_json_disagree_is_refused(make_run, capsys):
+    a, b = make_run("a"), make_run("b")
+    csv_path = b / "results.csv"
+    text = csv_path.read_text()
+    first_data_line = text.splitlines()[1]
+    csv_path.write_text(text.replace(first_data_line, first_data_line.replace("pass", "fail", 1), 1))
+    assert main(["compare", str(a), str(b)]) == 1
+    err = capsys.readouterr().err
+    assert "results.csv and results.json disagree on 1 cell(s)" in err and str(b) in err
+
+
+def test_digests_say_where_two_runs_part(make_run):
+    def digests(part1, part2):
+        def mutate(rows):
+            for row in rows:
+                if row.get("split") == "10" and row.get("coder_name") == "fp16":
+                    row.update(part1_sha256=part1, part2_input_sha256=part2)
+                elif row.get("split"):
+                    row.update(part1_sha256="p", part2_input_sha256="q")
+        return mutate
+
+    a = make_run("a", mutate=digests("p", "q"))
+    coder_parts = compare_runs(a, make_run("b", mutate=digests("p", "other")))
+    assert coder_parts.ok  # digests are evidence, never a breach
+    assert any("part 1 agrees but the decoded tensors differ in 1 cell(s)" in line for line in coder_parts.information)
+    part1_parts = compare_runs(a, make_run("c", mutate=digests("other", "other")))
+    assert any("part 1 differs in 1 cell(s)" in line for line in part1_parts.information)

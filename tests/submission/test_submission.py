@@ -89,7 +89,7 @@ def test_submission_of_a_run_is_accepted_and_agrees_with_its_folder(run, zipped,
     assert out.splitlines()[-1] == "submission accepted"
     assert "ssd_resnet/coco50/cpu: not run" in out  # a group the embedded run cannot run is a note, not a refusal
     assert main(["compare", str(zipped), str(run)]) == 0
-    assert capsys.readouterr().out.splitlines()[-1].startswith(f"runs agree: {len(suite_run_rows())} cells compared, "
+    assert capsys.readouterr().out.splitlines()[-1].startswith(f"runs agree (same-platform tolerances): {len(suite_run_rows())} cells compared, "
                                                                "0 breaches")
 
 

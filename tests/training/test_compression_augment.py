@@ -144,7 +144,7 @@ def test_fine_tuning_moves_part2_only_and_resumes_to_the_same_weights(train_scri
 @pytest.fixture(scope="module")
 def shipped_cat():
     if not CAT_PATH.is_file():
-        pytest.skip(f"{CAT_PATH} missing: run scripts/train_ssd_small.py --finetune-part2-at {SPLIT}")
+        pytest.fail(f"{CAT_PATH} missing (a committed asset): run scripts/train_ssd_small.py --finetune-part2-at {SPLIT}")
     return CAT_PATH
 
 
