@@ -7,8 +7,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from harness.cli import UserError
 
 
@@ -19,33 +17,37 @@ def _indices(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of node indices") from None
 
 
-def _shape(text: str) -> tuple[int, ...]:
-    try:
-        dims = tuple(int(part) for part in text.replace("x", ",").split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a shape like 3,1600,2560") from None
-    if not dims or min(dims) <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: dimensions must be positive")
-    return dims
+def add_input_options(parser: argparse.ArgumentParser) -> None:
+    """``--input-shape`` (repeatable) and ``--inputs``: what a command runs the model on (harness.split.inputs)."""
+    parser.add_argument("--input-shape", action="append", default=None, metavar="[NAME=]D1,D2,...",
+                        help="shape of a model input whose dimensions are symbolic: 1,3,320,320 for a single input, "
+                             "repeat NAME=1,3,320,320 for several (seeded tensors of that shape are run)")
+    parser.add_argument("--inputs", type=Path, default=None, metavar="FILE.npz",
+                        help="real input tensors by input name (e.g. a preprocessed photograph)")
+
+
+def feeds_from(args: argparse.Namespace, planner: Any) -> Any:
+    """The ModelInputs of ``--inputs`` / ``--input-shape`` (None when neither is given)."""
+    from harness.split.inputs import input_shapes, model_inputs
+
+    if args.inputs is None and not args.input_shape:
+        return None
+    return model_inputs(planner, input_shapes(args.input_shape), args.inputs)
 
 
 def _fmt_shape(shape: Any) -> str:
     return "?" if shape is None else "x".join("?" if d is None else str(d) for d in shape) or "scalar"
 
 
-def _measure(model_path: Path, plans: dict, input_shape: tuple[int, ...] | None) -> dict[int, dict[str, tuple]]:
-    """Actual cut tensor shapes from one run on a zero input (for models with symbolic dimensions)."""
-    if input_shape is None:
-        return {}
-    from harness.split import FeatureExtractor, SplitPlanner
+def _measure(args: argparse.Namespace, planner: Any, plans: dict) -> dict[int, dict[str, tuple]]:
+    """Actual cut tensor shapes and bytes from one run on the command's inputs (for symbolic dimensions and
+    data-dependent cuts); nothing when no input is given."""
+    from harness.split import FeatureExtractor
 
-    planner = SplitPlanner(model_path)
-    inputs = planner.model_inputs
-    if len(inputs) != 1:
-        raise UserError(f"--input-shape needs a model with one input; {model_path} has {len(inputs)}")
-    extractor = FeatureExtractor(planner.model, list(plans))
-    name = next(iter(inputs))
-    arrays = extractor.run({name: np.zeros(input_shape, dtype=np.float32)})
+    inputs = feeds_from(args, planner)
+    if inputs is None:
+        return {}
+    arrays = FeatureExtractor(planner.model, list(plans.values())).run(inputs.feeds[0])
     return {index: {t: (a.shape, a.nbytes) for t, a in cut.items()} for index, cut in arrays.items()}
 
 
@@ -88,7 +90,7 @@ def cmd_split(args: argparse.Namespace) -> int:
     out1, out2 = args.out_dir / name1, args.out_dir / name2
     save_model_atomic(part1, out1)
     save_model_atomic(part2, out2)
-    row = _rows({plan.node_index: plan}, _measure(Path(args.model), {plan.node_index: plan}, args.input_shape))[0]
+    row = _rows({plan.node_index: plan}, _measure(args, planner, {plan.node_index: plan}))[0]
     row.update(part1=str(out1), part2=str(out2), part1_nodes=len(part1.graph.node), part2_nodes=len(part2.graph.node))
     if args.json:
         print(json.dumps(row, indent=1))
@@ -105,6 +107,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
     where = _where(args)
     planner = SplitPlanner(args.model)
+    if args.layers:
+        return _print_layers(args, planner)
     if not args.at:
         nodes = [{"index": i, "node": n.name, "op_type": n.op_type} for i, n in enumerate(planner.nodes)]
         if args.json:
@@ -115,7 +119,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
                 print(f"{node['index']:>6}  {node['op_type']:<16} {node['node']}")
         return 0
     plans = {index: planner.plan(index=index, where=where, pass_inputs=args.pass_inputs) for index in args.at}
-    rows = _rows(plans, _measure(Path(args.model), plans, args.input_shape))
+    rows = _rows(plans, _measure(args, planner, plans))
     if args.json:
         print(json.dumps({"node_count": len(planner.nodes), "where": where, "splits": rows}, indent=1))
         return 0
@@ -127,6 +131,27 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         for tensor in row["cut"]:
             size = "?" if tensor["bytes"] is None else tensor["bytes"]
             print(f"{'':>6}    {_fmt_shape(tensor['shape']):<20} {size:>12}  {tensor['name']}")
+    return 0
+
+
+def _print_layers(args: argparse.Namespace, planner: Any) -> int:
+    """The layer boundaries ``sweep-splits`` measures: configuration k cuts before the node that starts layer k
+    (harness.split.layers), so these are the meaningful split points of any graph (Constant nodes excluded)."""
+    from harness.split.layers import LayerSplitter
+
+    splitter = LayerSplitter(planner)
+    # configuration k (1..N-1) keeps k layers on the device: it cuts before the anchor of layer k + 1
+    boundaries = [{"k": k, "index": splitter.layers[k].start, "node": planner.nodes[splitter.layers[k].start].name,
+                   "op_type": planner.nodes[splitter.layers[k].start].op_type} for k in range(1, splitter.count)]
+    if args.json:
+        print(json.dumps({"node_count": len(planner.nodes), "layers": splitter.count, "boundaries": boundaries},
+                         indent=1))
+        return 0
+    print(f"{splitter.count} layers over {len(planner.nodes)} nodes; configuration k keeps k layers on the device "
+          f"and cuts before node INDEX (k = 0: all in the network; k = {splitter.count}: all on the device)")
+    print(f"{'k':>4} {'index':>6}  {'op_type':<16} node")
+    for row in boundaries:
+        print(f"{row['k']:>4} {row['index']:>6}  {row['op_type']:<16} {row['node']}")
     return 0
 
 
@@ -155,8 +180,7 @@ def _model_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--before", action="store_true", help="cut before the node (default)")
     parser.add_argument("--pass-inputs", action="store_true",
                         help="allow part 2 to read the raw model input too (fed the same input)")
-    parser.add_argument("--input-shape", type=_shape, default=None,
-                        help="run once on a zero input of this shape to measure symbolic cut shapes, e.g. 3,1600,2560")
+    add_input_options(parser)
     parser.add_argument("--json", action="store_true", help="print JSON")
 
 
@@ -172,6 +196,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     inspect = subparsers.add_parser("inspect", help="list nodes, or the cut at given node indices")
     _model_arg(inspect)
     inspect.add_argument("--at", type=_indices, default=None, metavar="I,J,...", help="node indices to cut at")
+    inspect.add_argument("--layers", action="store_true",
+                         help="list the layer boundaries (the configurations sweep-splits measures) with the node "
+                              "index and name each starts at")
     inspect.set_defaults(func=cmd_inspect)
 
     build = subparsers.add_parser("build-model", help="export a built-in model (seeded weights) to an ONNX file")

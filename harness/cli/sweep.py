@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.cli import UserError
+from harness.cli.split import add_input_options
 
 
 def _bandwidths(text: str) -> list[float]:
@@ -21,12 +22,33 @@ def _bandwidths(text: str) -> list[float]:
     return values
 
 
+def _cut_points(text: str) -> list[str]:
+    points = [part.strip() for part in text.split(",") if part.strip()]
+    if not points:
+        raise argparse.ArgumentTypeError(f"{text!r}: give node indices or node names, comma-separated")
+    return points
+
+
+def chosen_configs(splitter: Any, points: list[str]) -> list[Any]:
+    """The configurations of ``--splits``: a node index, or a node name (the cut before that node)."""
+    from harness.split import find_node
+
+    configs = []
+    for point in points:
+        index = int(point) if point.lstrip("-").isdigit() else find_node(splitter.model, point)
+        configs.append(splitter.node_config(index))
+    return configs
+
+
 def run_sweep(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
     """The sweep JSON and the context of its tables (profiles, downlink, anchors, download times)."""
     from harness.coders import make_coder
+    from harness.cli.split import feeds_from
+    from harness.split import SplitPlanner
     from harness.split.profiles import load_profile_file
-    from harness.split.delivery import anchors, download_ms, sweep_summary
-    from harness.split.sweep import SplitSweep, seeded_inputs
+    from harness.split.delivery import anchors, download_ms, latency_rows, sweep_summary
+    from harness.split.inputs import model_inputs
+    from harness.split.sweep import SplitSweep
 
     if args.rtt_ms < 0:
         raise UserError(f"--rtt-ms {args.rtt_ms}: a round-trip time must be >= 0")
@@ -41,11 +63,23 @@ def run_sweep(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]
                             f"known: {', '.join(sorted(profiles))}")
     delivery = setup["delivery"]
     bandwidths = args.bandwidth or [float(b) for b in delivery.get("uplink_mbps", [10, 50, 100])]
-    sweep = SplitSweep(args.model, seeded_inputs(args.model), profiles[args.device_profile],
+    planner = SplitPlanner(args.model)
+    inputs = feeds_from(args, planner) or model_inputs(planner)  # a symbolic input without options: an error naming them
+    sweep = SplitSweep(planner.model, inputs.feeds, profiles[args.device_profile],
                        profiles[args.network_profile], args.repeat)
+    chosen = chosen_configs(sweep.splitter, args.splits or [])
     results = [sweep.measure(config, [coder]) for config in sweep.splitter.configs()]
     summary = sweep_summary(sweep.layers, [r.row(coder) for r in results], [r.cost(coder) for r in results],
                             bandwidths, args.rtt_ms)
+    summary["inputs"] = inputs.description
+    summary["chosen"] = []
+    for config in chosen:
+        measured = sweep.measure(config, [coder])
+        row = {**measured.row(coder), "label": config.label, "index": config.boundary,
+               "node": planner.nodes[config.boundary].name}
+        row["latency"] = [{key: r[key] for key in ("bandwidth_mbps", "transmission_ms", "total_ms")}
+                          for r in latency_rows([measured.cost(coder)], bandwidths, args.rtt_ms)]
+        summary["chosen"].append(row)
     downlink = float(delivery.get("downlink_mbps", 50))
     context = {"device": sweep.device.label(), "network": sweep.network.label(), "coder": coder,
                "downlink_mbps": downlink, "anchors": anchors(sweep.layers, int(delivery.get("privacy_layers", 1))),
@@ -55,6 +89,7 @@ def run_sweep(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]
 
 def print_tables(summary: dict[str, Any], context: dict[str, Any]) -> None:
     print(f"{summary['layers']} layers, {len(summary['configs'])} configurations; coder {context['coder']}")
+    print(f"measured on {summary['inputs']}")
     print(f"part 1 on {context['device']}; part 2 on {context['network']}")
     print(f"{'k':>3} {'cut bytes':>10} {'coded':>10} {'part1 B':>10} {'part2 B':>10} {'part1 ms':>9} "
           f"{'part2 ms':>9} {'dl ms':>8} {'max|diff|':>10} lossless")
@@ -70,6 +105,15 @@ def print_tables(summary: dict[str, Any], context: dict[str, Any]) -> None:
     for bandwidth, k in summary["best"].items():
         anchor_ms = "  ".join(f"{totals[(a, bandwidth)]:>{len(n) + len(str(a)) + 5}.1f}" for n, a in named.items())
         print(f"{bandwidth:>7} {k:>6} {totals[(k, bandwidth)]:>9.1f}  {anchor_ms}")
+    if summary["chosen"]:
+        print("chosen cuts (--splits): before node INDEX, k layers on the device; end-to-end ms per uplink bandwidth")
+        labels = [f"{r['bandwidth_mbps']:g} Mbit/s" for r in summary["chosen"][0]["latency"]]
+        header = "".join(f"{label:>14}" for label in labels)
+        print(f"{'index':>6} {'k':>3} {'cut bytes':>10} {'coded':>10} {'max|diff|':>10} lossless{header}  node")
+        for row in summary["chosen"]:
+            totals_ms = "".join(f"{r['total_ms']:>14.1f}" for r in row["latency"])
+            print(f"{row['index']:>6} {row['k']:>3} {row['intermediate_bytes']:>10} {row['coded_bytes']:>10} "
+                  f"{row['max_abs_diff']:>10.2e} {str(row['lossless']):<8}  {totals_ms}  {row['node']}")
 
 
 def cmd_sweep_splits(args: argparse.Namespace) -> int:
@@ -95,5 +139,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sweep.add_argument("--device-profile", default="device", help="profile of part 1 (default: device)")
     sweep.add_argument("--network-profile", default="network", help="profile of part 2 (default: network)")
     sweep.add_argument("--repeat", type=int, default=5, help="steady-state repetitions per part (default 5)")
+    sweep.add_argument("--splits", type=_cut_points, default=None, metavar="I,J,NAME,...",
+                       help="also measure these cuts (before a node index or a node name), beside every layer boundary")
+    add_input_options(sweep)
     sweep.add_argument("--json", action="store_true", help="print the sweep as JSON")
     sweep.set_defaults(func=cmd_sweep_splits)

@@ -28,6 +28,7 @@ from harness.split.profiles import LatencyProfile, profile_session
 from harness.split.graph import ModelSource, load_model
 from harness.split.layers import LayerSplitter, SplitConfig
 from harness.split.plan import SplitPlanner
+from harness.split.inputs import seeded_feeds
 from harness.split.verify import combined_sha256, tensors_sha256
 
 LOSSLESS_THRESHOLD = 0.001  # seed 001 §10.2.8
@@ -196,26 +197,6 @@ class SplitSweep:
 
 def seeded_inputs(model: ModelSource, count: int = 1, seed: int = 0,
                   shapes: Mapping[str, Sequence[int]] | None = None) -> list[dict[str, np.ndarray]]:
-    """Seeded inputs for any model: standard-normal floats (uniform integers 0..9 for integer inputs) of the
-    declared static shape, or of ``shapes[name]`` where a dimension is symbolic."""
-    planner = SplitPlanner(model)
-    rng = np.random.default_rng(seed)
-    feeds = []
-    for _ in range(count):
-        feed = {}
-        for name in sorted(planner.model_inputs):
-            kind = planner.types[name]
-            shape = tuple(shapes[name]) if shapes and name in shapes else kind.static_shape
-            if shape is None:
-                raise ValueError(f"input {name!r} has a symbolic shape {kind.shape}; give its shape explicitly")
-            dtype = np.dtype(make_dtype(kind.elem_type))
-            feed[name] = (rng.integers(0, 10, shape).astype(dtype) if dtype.kind in "iu"
-                          else rng.standard_normal(shape).astype(dtype))
-        feeds.append(feed)
-    return feeds
-
-
-def make_dtype(elem_type: int) -> np.dtype:
-    from onnx import helper
-
-    return np.dtype(helper.tensor_dtype_to_np_dtype(elem_type))
+    """Seeded inputs for any model (harness.split.inputs.seeded_feeds): standard-normal floats (uniform integers
+    0..9 for integer inputs) of the declared static shape, or of ``shapes[name]`` where a dimension is symbolic."""
+    return seeded_feeds(SplitPlanner(model), count, seed, shapes)
