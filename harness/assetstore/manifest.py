@@ -32,6 +32,10 @@ class Asset:
     provides: str | None = None
     required: bool = False
     used_by: str = ""
+    #: a model's input shapes where its graph leaves dimensions symbolic (a member's export with a dynamic
+    #: batch, height or width): ``[1, 3, 300, 300]`` for a single input, ``{name: [dims]}`` for several; the
+    #: matrices run such a model on seeded inputs of these shapes (harness.split.inputs)
+    input_shape: Any = None
 
 
 def _check(entry: dict[str, Any], where: str) -> Asset:
@@ -51,6 +55,14 @@ def _check(entry: dict[str, Any], where: str) -> Asset:
         value = entry.get(key)
         if value and (Path(value).is_absolute() or ".." in Path(value).parts):
             raise ValueError(f"{where} ({name}): {key} {value!r} must be relative, without '..'")
+    shape = entry.get("input_shape")
+    if shape is not None:
+        shapes = shape if isinstance(shape, dict) else {"": shape}
+        if entry["kind"] not in ("model", "weights") or not all(
+                isinstance(dims, list) and dims and all(isinstance(d, int) and d > 0 for d in dims)
+                for dims in shapes.values()):
+            raise ValueError(f"{where} ({name}): input_shape must be a model's [D1, D2, ...] or {{input: [D1, ...]}} "
+                             f"of positive integers, got {shape!r}")
     known = set(Asset.__dataclass_fields__)
     unknown = set(entry) - known
     if unknown:

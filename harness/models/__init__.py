@@ -45,6 +45,15 @@ def model_path(name: str, data_dir: Path | None = None, manifest: Path = MANIFES
     return verified_asset(name, data_dir, manifest)
 
 
+def model_input_shapes(name: str, manifest: Path = MANIFEST_PATH) -> dict[str, tuple[int, ...]]:
+    """The input shapes the catalogue declares for model ``name`` (``input_shape`` in references/assets.yaml;
+    ``""`` names a single input), for a graph whose dimensions are symbolic; empty when it declares none."""
+    shape = manifest_asset(name, manifest).input_shape
+    if shape is None:
+        return {}
+    return {key: tuple(dims) for key, dims in (shape.items() if isinstance(shape, dict) else [("", shape)])}
+
+
 def model_name(architecture: str, source: str) -> str:
     """The catalogue name of an architecture from a matrix's ``source``: ``built`` is the seeded build
     ``<architecture>_seeded``; ``user`` (under --data-dir) and ``asset`` (shipped) are the architecture's own

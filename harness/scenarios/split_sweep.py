@@ -26,7 +26,7 @@ from harness.split.profiles import LatencyProfile, load_profile_file
 from harness.scenarios import SCENARIOS
 from harness.scenarios.base import Cell, CellOutcome, Metric, RunContext, Scenario
 from harness.split.delivery import download_ms, transmission_ms
-from harness.split.sweep import ConfigResult, SplitSweep, seeded_inputs
+from harness.split.sweep import ConfigResult, SplitSweep
 
 SIZE_METRICS = ("layers", "part1_model_bytes", "part2_model_bytes", "intermediate_bytes", "coded_bytes")
 
@@ -102,8 +102,21 @@ class SplitSweepScenario(Scenario):
         return profiles["device"], replace(network, providers=(device,))
 
     def inputs(self, entry: Mapping[str, Any], path: Path) -> list[dict[str, np.ndarray]]:
+        """Seeded inputs of the model's declared shapes, or, where its graph leaves them symbolic (a member's
+        export), of the shapes its catalogue entry declares (``input_shape`` in references/assets.yaml)."""
+        from harness.models import model_input_shapes, model_name
+        from harness.split import SplitPlanner
+        from harness.split.inputs import InputError, resolve_shapes, seeded_feeds
+
         spec = self.matrix.get("inputs") or {}
-        return seeded_inputs(path, int(spec.get("count", 1)), int(spec.get("seed", 0)))
+        planner = SplitPlanner(path)
+        declared = model_input_shapes(model_name(entry["model"], entry.get("source", "built")))
+        shapes = resolve_shapes(planner, declared, "input_shape of references/assets.yaml") if declared else None
+        try:
+            return seeded_feeds(planner, int(spec.get("count", 1)), int(spec.get("seed", 0)), shapes)
+        except InputError as exc:
+            raise InputError(f"{path}: {exc}; for the matrices, declare the model's input_shape in its entry of "
+                             "references/assets.yaml") from None
 
     def sweep(self, name: str, device: str) -> SplitSweep:
         if (name, device) not in self._sweeps:

@@ -68,27 +68,33 @@ def model_inputs(model: ModelSource | SplitPlanner, shapes: Mapping[str, Sequenc
     """The feed(s) of ``model``: the arrays of ``inputs_file``, else seeded tensors of the declared static
     shapes or of ``shapes`` (by input name; ``""`` for the single input)."""
     planner = model if isinstance(model, SplitPlanner) else SplitPlanner(model)
-    names = sorted(planner.model_inputs)
     if inputs_file is not None:
         if shapes:
             raise InputError("give --inputs or --input-shape, not both: the file's arrays carry their shapes")
         feed = _read_inputs(planner, Path(inputs_file))
         return ModelInputs([feed], f"inputs from {inputs_file}: {_describe(feed)}")
-    shapes = dict(shapes or {})
-    if UNNAMED in shapes:
+    (feed,) = seeded_feeds(planner, 1, seed, resolve_shapes(planner, shapes))
+    return ModelInputs([feed], f"seeded inputs (seed {seed}): {_describe(feed)}")
+
+
+def resolve_shapes(planner: SplitPlanner, shapes: Mapping[str, Sequence[int]] | None,
+                   option: str = "--input-shape") -> dict[str, tuple[int, ...]]:
+    """``shapes`` by input name, the unnamed one (``""``) given to the model's single input; every shape
+    checked against the declared static dimensions."""
+    names = sorted(planner.model_inputs)
+    resolved = {name: tuple(int(d) for d in dims) for name, dims in (shapes or {}).items()}
+    if UNNAMED in resolved:
         if len(names) != 1:
             raise InputError(f"the model has {len(names)} inputs ({', '.join(names)}): name each one, "
-                             "--input-shape NAME=D1,D2,...")
-        shapes[names[0]] = shapes.pop(UNNAMED)
-    unknown = sorted(set(shapes) - set(names))
+                             f"{option} NAME=D1,D2,...")
+        resolved[names[0]] = resolved.pop(UNNAMED)
+    unknown = sorted(set(resolved) - set(names))
     if unknown:
-        raise InputError(f"--input-shape names {', '.join(unknown)}, not inputs of the model; its inputs: "
+        raise InputError(f"{option} names {', '.join(unknown)}, not inputs of the model; its inputs: "
                          f"{', '.join(names)}")
-    for name in names:
-        if name in shapes:
-            _check_shape(name, planner.types[name].shape, shapes[name], "--input-shape")
-    (feed,) = seeded_feeds(planner, 1, seed, shapes)
-    return ModelInputs([feed], f"seeded inputs (seed {seed}): {_describe(feed)}")
+    for name, dims in resolved.items():
+        _check_shape(name, planner.types[name].shape, dims, option)
+    return resolved
 
 
 def seeded_feeds(planner: SplitPlanner, count: int = 1, seed: int = 0,
