@@ -174,6 +174,18 @@ def cmd_build_model(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_prepare_model(args: argparse.Namespace) -> int:
+    from harness.models.prepare import prepare_model, save_prepared
+
+    model, done = prepare_model(args.model, opset=args.opset, fold=not args.no_fold)
+    save_prepared(model, args.out)
+    done["output"] = str(args.out)
+    print(json.dumps(done) if args.json else
+          f"{args.out}: {done['nodes']} nodes at opset {done['opset']}; {done['constants_moved']} Constant node(s) "
+          f"made initializers, {done['batch_norm_folded']} BatchNormalization folded")
+    return 0
+
+
 def _model_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", type=Path, help="ONNX model file")
     parser.add_argument("--after", action="store_true", help="cut after the node instead of before it")
@@ -201,6 +213,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                               "index and name each starts at")
     inspect.set_defaults(func=cmd_inspect)
 
+    prepare = subparsers.add_parser("prepare-model", help="Constant weights to initializers, opset conversion, "
+                                                            "BatchNormalization folding (harness.models.prepare)")
+    prepare.add_argument("model", type=Path, help="ONNX model file")
+    prepare.add_argument("--out", type=Path, required=True, help="destination .onnx file")
+    prepare.add_argument("--opset", type=int, default=None, help="convert to this default-domain opset")
+    prepare.add_argument("--no-fold", action="store_true", help="keep BatchNormalization nodes")
+    prepare.add_argument("--json", action="store_true", help="print JSON")
+    prepare.set_defaults(func=cmd_prepare_model)
     build = subparsers.add_parser("build-model", help="export a built-in model (seeded weights) to an ONNX file")
     build.add_argument("name", help="registered model name (ssd_resnet_seeded, retinanet_seeded, ...)")
     build.add_argument("--out", type=Path, required=True, help="destination .onnx file")

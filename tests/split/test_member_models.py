@@ -125,3 +125,50 @@ def test_bad_inputs_are_named(member_model, photograph, capsys, tmp_path) -> Non
     index = str(layer_boundaries(capsys, path)[0]["index"])
     assert main(["inspect", str(path), "--at", index, "--inputs", str(photograph), "--input-shape", SHAPE]) == 1
     assert "give --inputs or --input-shape, not both" in capsys.readouterr().err
+
+
+def test_prepare_model_moves_constant_weights_and_keeps_the_outputs(member_model, photograph, capsys,
+                                                                   tmp_path) -> None:
+    name, path = member_model
+    out = tmp_path / "prepared.onnx"
+    opset = SplitPlanner(path).model.opset_import[0].version
+    if opset > 13:  # onnx's converter has no adapter down from the dynamo exporter's opset: a one-line error
+        assert main(["prepare-model", str(path), "--out", str(out), "--opset", "13"]) == 1
+        assert f"cannot convert the model from opset {opset} to 13" in capsys.readouterr().err
+    upgrade = ["--opset", "13"] if opset < 13 else []
+    done = run_json(capsys, "prepare-model", str(path), "--out", str(out), *upgrade, "--json")
+    prepared = SplitPlanner(out)
+    weights = [n for n in prepared.nodes if n.op_type == "Constant" and any(a.t.dims for a in n.attribute)]
+    assert weights == [] and done["opset"] == max(opset, 13)
+    if name == "constants":
+        assert done["constants_moved"] >= 10  # every weight and bias moved back
+    feed = dict(np.load(photograph))
+    for got, want in zip(session(str(out)).run(None, feed), session(str(path)).run(None, feed)):
+        assert got.dtype == want.dtype and got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    boundaries = layer_boundaries(capsys, out)  # the layers are where they were, Constant nodes gone
+    assert [b["node"] for b in boundaries] == [b["node"] for b in layer_boundaries(capsys, path)]
+
+
+def test_batch_norm_is_folded_by_onnxruntime(tmp_path) -> None:
+    from onnx import TensorProto, helper, numpy_helper
+
+    from harness.models.prepare import prepare_model
+
+    rng = np.random.default_rng(3)
+    inits = [numpy_helper.from_array(rng.standard_normal((4, 3, 3, 3)).astype(np.float32), "w"),
+             numpy_helper.from_array(rng.random(4).astype(np.float32) + 0.5, "scale"),
+             numpy_helper.from_array(rng.standard_normal(4).astype(np.float32), "bias"),
+             numpy_helper.from_array(rng.standard_normal(4).astype(np.float32), "mean"),
+             numpy_helper.from_array(rng.random(4).astype(np.float32) + 0.5, "var")]
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
+             helper.make_node("BatchNormalization", ["c", "scale", "bias", "mean", "var"], ["y"])]
+    graph = helper.make_graph(nodes, "bn", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 8, 8])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    prepared, done = prepare_model(model)
+    assert done["batch_norm_folded"] == 1 and [n.op_type for n in prepared.graph.node] == ["Conv"]
+    x = {"x": rng.standard_normal((1, 3, 8, 8)).astype(np.float32)}
+    np.testing.assert_allclose(session(prepared.SerializeToString()).run(None, x)[0],
+                               session(model.SerializeToString()).run(None, x)[0], rtol=1e-4, atol=1e-5)
