@@ -65,11 +65,14 @@ def parametrize_cells(metafunc: pytest.Metafunc) -> None:
 
 
 def reference_for(scenario: Scenario, cell: Cell, reference_device: str | None,
-                  references: Path) -> tuple[list[str], Gate, str]:
-    """(reference key, gate, the platform whose reference it is) of a cell: see the module docstring."""
+                  references: Path, update: bool = False) -> tuple[list[str], Gate, str]:
+    """(reference key, gate, the platform whose reference it is) of a cell: see the module docstring. Recording
+    (``update``) always writes the cell's own key: a CUDA run never overwrites the CPU references."""
     device = cell.get("device")
     if device is None:  # a cell measured on no device (coded models, seeded tensors) has one platform
         return cell.reference_key, Gate(), "any"
+    if update:
+        return cell.reference_key, Gate(), device
     own_platform = platform_label(device) == device  # no execution override: a platform that records references
     if reference_device is None:
         if own_platform and (device == "cpu" or get_reference(cell.reference_key, references) is not None):
@@ -103,7 +106,8 @@ def run_and_gate(request: pytest.FixtureRequest, cell: Cell,
         pytest.skip(reason)
     outcome = cell_outcome(request, scenario, cell)  # local: scenario.run_cell; ray: sharded over the cluster
     keys, gate, reference_platform = reference_for(scenario, cell, request.config.getoption("--reference-device"),
-                                                   references_path(request.config))
+                                                   references_path(request.config),
+                                                   update=request.config.getoption("--update-references"))
     row = {"test_id": request.node.nodeid, **cell.identity_row(), "cell_id": cell.id, **outcome.columns,
            "platform": platform_label(cell["device"]) if cell.get("device") else "any",
            "reference_platform": reference_platform, "gate": gate.describe(),

@@ -137,6 +137,8 @@ def test_reference_selection(cell_device, overrides, reference_device, recorded,
     assert (reference_platform, gate.cross_platform) == expected
     assert keys == cell.reference_key_on(reference_platform)
     assert gate.sizes_follow_inference == gate.cross_platform  # across platforms a qlayer stream of inferred features may change size
+    # recording writes the cell's own key whatever the platform: a CUDA run never overwrites CPU's references
+    assert reference_for(scenario, cell, reference_device, path, update=True)[0] == cell.reference_key
 
 
 def test_no_reference_is_told_apart_from_a_breach(pytester: pytest.Pytester) -> None:
