@@ -71,7 +71,7 @@ def model_inputs(model: ModelSource | SplitPlanner, shapes: Mapping[str, Sequenc
     if inputs_file is not None:
         if shapes:
             raise InputError("give --inputs or --input-shape, not both: the file's arrays carry their shapes")
-        feed = _read_inputs(planner, Path(inputs_file))
+        feed = read_inputs(planner, Path(inputs_file))
         return ModelInputs([feed], f"inputs from {inputs_file}: {_describe(feed)}")
     (feed,) = seeded_feeds(planner, 1, seed, resolve_shapes(planner, shapes))
     return ModelInputs([feed], f"seeded inputs (seed {seed}): {_describe(feed)}")
@@ -118,7 +118,7 @@ def seeded_feeds(planner: SplitPlanner, count: int = 1, seed: int = 0,
     return feeds
 
 
-def _read_inputs(planner: SplitPlanner, path: Path) -> dict[str, np.ndarray]:
+def read_inputs(planner: SplitPlanner, path: Path) -> dict[str, np.ndarray]:
     if not path.is_file():
         raise InputError(f"--inputs {path}: no such file (an .npz with one array per model input)")
     try:

@@ -21,7 +21,7 @@ PACKAGE = REPO_ROOT / "harness"
 LAYERS = (
     ("files", "registry", "runtime", "memory", "environment", "matrix", "references", "results", "assetstore"),
     ("coders", "split", "metrics"),
-    ("models", "datasets", "detection", "asr", "pose", "bitinc"),
+    ("models", "datasets", "detection", "asr", "pose", "bitinc", "derive"),
     ("scenarios",),
     ("executors",),
     ("report", "submission"),

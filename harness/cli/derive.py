@@ -1,0 +1,94 @@
+"""``quantize`` and ``prune``: derive a device model from an ONNX model (harness.derive), printing size, sparsity
+and node counts (``--json`` for one JSON object). Bad input gets a one-line error and no output file."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from harness.cli import UserError
+
+
+def _check_model(path: Path) -> None:
+    import onnx
+
+    if not path.is_file():
+        raise UserError(f"{path}: no such file (an ONNX model)")
+    try:
+        onnx.load(str(path), load_external_data=False)
+    except Exception as exc:  # onnx raises DecodeError or others on a file that is not ONNX
+        raise UserError(f"{path} is not an ONNX model: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") \
+            from None
+
+
+def calibration_feeds(model: Path, folder: Path | None) -> list[dict[str, Any]]:
+    """One feed per ``.npz`` file of ``folder`` (sorted by name), each checked against the model's inputs."""
+    from harness.split import SplitPlanner
+    from harness.split.inputs import read_inputs
+
+    if folder is None:
+        return []
+    if not folder.is_dir():
+        raise UserError(f"--calibration {folder}: not a folder (a folder of .npz files, one set of inputs each)")
+    files = sorted(folder.glob("*.npz"))
+    if not files:
+        raise UserError(f"--calibration {folder} holds no .npz file (one set of the model's inputs by input name each)")
+    planner = SplitPlanner(model)
+    return [read_inputs(planner, path) for path in files]
+
+
+def _report(args: argparse.Namespace, derived: Any) -> int:
+    from harness.derive import model_figures
+
+    figures = {"method": derived.method, "output": str(derived.path), **model_figures(derived.path),
+               **{k: v for k, v in derived.details.items() if k != "prepared"}}
+    if args.json:
+        print(json.dumps(figures, sort_keys=True))
+    else:
+        print(f"{derived.method}: {derived.path} ({figures['file_bytes']} bytes, {figures['zlib_bytes']} zlib-coded); "
+              f"{figures['nodes']} nodes ({figures['quantized_nodes']} quantization nodes); sparsity "
+              f"{figures['sparsity']:.4f} of {figures['weights']} weights")
+    return 0
+
+
+def cmd_quantize(args: argparse.Namespace) -> int:
+    from harness.derive.quantize import quantize
+
+    _check_model(args.model)
+    feeds = calibration_feeds(args.model, args.calibration)
+    return _report(args, quantize(args.model, args.out, args.mode, feeds, args.calibrate))
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    from harness.derive.prune import prune_global
+
+    _check_model(args.model)
+    if not 0.0 <= args.sparsity < 1.0:
+        raise UserError(f"--sparsity {args.sparsity}: give a fraction in [0, 1)")
+    if args.structured:
+        raise UserError(f"--structured needs the model's torch builder (channel pruning rebuilds the layers); "
+                        f"{args.model} is a bare ONNX file: prune it unstructured (without --structured)")
+    return _report(args, prune_global(args.model, args.out, args.sparsity))
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    quantize = subparsers.add_parser("quantize", help="post-training INT8 quantization (onnxruntime.quantization)")
+    quantize.add_argument("model", type=Path, help="ONNX model file")
+    quantize.add_argument("--out", type=Path, required=True, help="destination .onnx file")
+    quantize.add_argument("--mode", choices=["static", "dynamic"], default="static",
+                          help="static: QDQ, per-channel, calibrated; dynamic: activation scales at run time")
+    quantize.add_argument("--calibration", type=Path, default=None, metavar="DIR",
+                          help="folder of .npz files, each one set of the model's inputs by input name (static)")
+    quantize.add_argument("--calibrate", choices=["minmax", "percentile"], default="minmax",
+                          help="calibration of the activation ranges (static)")
+    quantize.add_argument("--json", action="store_true", help="print JSON")
+    quantize.set_defaults(func=cmd_quantize)
+    prune = subparsers.add_parser("prune", help="global magnitude pruning of the weights (torch.nn.utils.prune)")
+    prune.add_argument("model", type=Path, help="ONNX model file")
+    prune.add_argument("--sparsity", type=float, required=True, help="fraction of the weights set to zero, in [0, 1)")
+    prune.add_argument("--out", type=Path, required=True, help="destination .onnx file")
+    prune.add_argument("--structured", action="store_true",
+                       help="channel pruning that shrinks the graph (needs the model's torch builder)")
+    prune.add_argument("--json", action="store_true", help="print JSON")
+    prune.set_defaults(func=cmd_prune)

@@ -1,0 +1,162 @@
+"""Scenario ``derive`` (seed 001 §5, §9.4; seed 004; marker ``derive``): the device anchor derived from the
+network's model by INT8 quantization and magnitude pruning (harness.derive), measured for size, sparsity, speed
+and accuracy against the FP32 model.
+
+Cells: model x method (``fp32``, ``qdq-static``, ``dynamic``, ``prune-global``) x level (calibration images,
+sparsity). Gated: calc_map, the file's bytes and zlib-coded bytes, sparsity counted from the weights,
+parameters and nodes. Independent checks: a pruned model's measured sparsity equals the requested one within
+one weight; a quantized model's outputs stay within the declared NMSE of the FP32 model's on the calibration
+images; the derived file's size is the file's. CPU latency (median of ``latency_repeat`` runs on one feed) and
+its ratio to FP32 measured in the same cell are machine columns.
+"""
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from harness.scenarios import SCENARIOS
+from harness.scenarios.base import Cell, CellOutcome, Metric, RunContext, Scenario
+
+FP32 = "fp32"
+METHODS = (FP32, "qdq-static", "dynamic", "prune-global")
+QUANTIZED = ("qdq-static", "dynamic")
+
+
+@SCENARIOS.register("derive")
+class DeriveScenario(Scenario):
+    description = "device anchor derived by INT8 quantization and pruning (seed 001 §5, §9.4; seed 004)"
+    metrics = (
+        Metric("calc_map", "percent", higher_is_better=True),
+        Metric("file_bytes", "bytes"), Metric("zlib_bytes", "bytes"), Metric("sparsity", "fraction"),
+        Metric("parameters", "count"), Metric("nodes", "count"),
+    )
+    matrix_keys = {"models": "model -> {data_set, calibration_seed}",
+                   "methods": "list of {method, level}: level = calibration images or sparsity",
+                   "quantized_output_nmse_max": "declared NMSE of a quantized model's outputs to FP32's",
+                   "latency_repeat": "steady-state runs of the latency measurement"}
+    required_matrix_keys = ("models", "methods", "quantized_output_nmse_max", "latency_repeat")
+
+    def __init__(self, matrix: Mapping[str, Any], context: RunContext) -> None:
+        super().__init__(matrix, context)
+        bad = [m["method"] for m in matrix["methods"] if m["method"] not in METHODS]
+        if bad:
+            raise ValueError(f"matrix/derive.yaml: unknown method(s) {', '.join(bad)}; known: {', '.join(METHODS)}")
+        self._anchor: dict[tuple[str, str], dict[str, Any]] = {}
+        self._checks: dict[str, dict[str, Any]] = {}
+
+    def cells(self) -> list[Cell]:
+        return [Cell(self.name, (("model_name", model), ("data_set_name", entry["data_set"]), ("device", device),
+                                 ("method", m["method"]), ("level", m["level"])))
+                for model, entry in self.matrix["models"].items() for device in self.context.devices
+                for m in self.matrix["methods"]]
+
+    # --- assets ----------------------------------------------------------------------------------------
+    def detector_and_data(self, cell: Cell) -> tuple[Any, Any]:
+        from harness.detection.datasets import DATASETS
+        from harness.detection.detectors import DETECTORS
+
+        return DETECTORS.get(cell["model_name"])(self.context.data_dir), \
+            DATASETS.get(cell["data_set_name"])(self.context.data_dir)
+
+    def calibration(self, cell: Cell, count: int) -> list[dict[str, np.ndarray]]:
+        """``count`` feeds from a stream of the generator other than the evaluation one."""
+        from harness.datasets.synthetic_shapes import generate_sample
+
+        detector, _ = self.detector_and_data(cell)
+        seed = int(self.matrix["models"][cell["model_name"]]["calibration_seed"])
+        return [detector.preprocess(generate_sample(seed, i).image) for i in range(count)]
+
+    # --- one cell ----------------------------------------------------------------------------------------
+    def derive(self, cell: Cell, folder: Path) -> Path:
+        from harness.derive.prune import prune_global
+        from harness.derive.quantize import quantize
+
+        detector, _ = self.detector_and_data(cell)
+        method, level = cell["method"], cell["level"]
+        out = folder / f"{cell['model_name']}-{method}-{level}.onnx"
+        if method == FP32:
+            return Path(detector.onnx_path)
+        if method == "prune-global":
+            return prune_global(detector.onnx_path, out, float(level)).path
+        mode = "static" if method == "qdq-static" else "dynamic"
+        feeds = self.calibration(cell, int(level)) if mode == "static" else []
+        return quantize(detector.onnx_path, out, mode, feeds).path
+
+    def evaluate(self, cell: Cell, path: Path) -> tuple[dict[str, Any], float]:
+        """(scores of the model on the data set, median latency in ms on the first image's feed)."""
+        from harness.detection.inference import detect_images, session_runner
+        from harness.detection.pipeline import score_rows
+        from harness.runtime import make_session
+
+        detector, dataset = self.detector_and_data(cell)
+        rows = [row for result in detect_images(detector, dataset, run=session_runner(path, cell["device"]))
+                for row in result.rows]
+        session = make_session(str(path), device=cell["device"])
+        feed = detector.preprocess(dataset.read_image(dataset.image_ids()[0]))
+        session.run(None, feed)
+        seconds = []
+        for _ in range(int(self.matrix["latency_repeat"])):
+            start = time.perf_counter()
+            session.run(None, feed)
+            seconds.append(time.perf_counter() - start)
+        return score_rows(dataset.ground_truth, rows), float(np.median(seconds)) * 1e3
+
+    def anchor(self, cell: Cell) -> dict[str, Any]:
+        key = (cell["model_name"], cell["device"])
+        if key not in self._anchor:
+            detector, _ = self.detector_and_data(cell)
+            scores, latency = self.evaluate(cell, Path(detector.onnx_path))
+            self._anchor[key] = {"scores": scores, "latency_ms": latency}
+        return self._anchor[key]
+
+    def run_cell(self, cell: Cell) -> CellOutcome:
+        from harness.derive import model_figures
+
+        anchor = self.anchor(cell)
+        with tempfile.TemporaryDirectory(prefix="derive-") as folder:
+            path = self.derive(cell, Path(folder))
+            figures = model_figures(path)
+            scores, latency = (anchor["scores"], anchor["latency_ms"]) if cell["method"] == FP32 \
+                else self.evaluate(cell, path)
+            self._checks[cell.id] = {"file_size": path.stat().st_size,
+                                     "output_nmse": self.output_nmse(cell, path)
+                                     if cell["method"] in QUANTIZED else None}
+        metrics = {"calc_map": scores["calc_map"], **{k: figures[k] for k in
+                                                       ("file_bytes", "zlib_bytes", "sparsity", "parameters", "nodes")}}
+        columns = {**figures, "metric_name": "calc_map", "rec_perf": scores["calc_map"],
+                   "anc_perf": anchor["scores"]["calc_map"], "perf_delta": scores["calc_map"] - anchor["scores"]["calc_map"],
+                   "map_voc": scores["voc"], "map_coco_AP": scores["AP"], "latency_ms": latency,
+                   "latency_ratio_to_fp32_ms": latency / anchor["latency_ms"]}
+        return CellOutcome(metrics, columns)
+
+    def output_nmse(self, cell: Cell, path: Path) -> list[float]:
+        """Per output, the NMSE of the derived model's outputs to the FP32 model's over the calibration images."""
+        from harness.runtime import make_session
+
+        detector, _ = self.detector_and_data(cell)
+        fp32, derived = make_session(str(detector.onnx_path)), make_session(str(path))
+        errors, references = None, None
+        for feed in self.calibration(cell, max(int(cell["level"]), 8)):
+            want, got = fp32.run(None, feed), derived.run(None, feed)
+            err = [float(np.sum((np.float64(g) - w) ** 2)) for g, w in zip(got, want)]
+            ref = [float(np.sum(np.float64(w) ** 2)) for w in want]
+            errors = err if errors is None else [a + b for a, b in zip(errors, err)]
+            references = ref if references is None else [a + b for a, b in zip(references, ref)]
+        return [e / r for e, r in zip(errors, references)]
+
+    def check_cell(self, cell: Cell, outcome: CellOutcome) -> None:
+        columns, checks = outcome.columns, self._checks[cell.id]
+        assert columns["file_bytes"] == checks["file_size"], "file_bytes is not the file's size"
+        if cell["method"] == "prune-global":
+            requested, weights = float(cell["level"]), columns["weights"]
+            assert abs(columns["sparsity"] - requested) * weights <= 1, \
+                f"sparsity {columns['sparsity']} of {weights} weights, requested {requested}"
+        if checks["output_nmse"] is not None:
+            bound = float(self.matrix["quantized_output_nmse_max"])
+            assert max(checks["output_nmse"]) <= bound, f"outputs NMSE {checks['output_nmse']} to FP32 > {bound}"
+        if cell["method"] == FP32:
+            assert columns["rec_perf"] == columns["anc_perf"] and columns["sparsity"] < 0.01

@@ -1,0 +1,88 @@
+"""Deriving a device model: INT8 quantization (onnxruntime's quantizer) and global magnitude pruning
+(torch.nn.utils.prune), through the commands a member runs; figures counted from the written files."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import numpy_helper
+
+from harness.cli import main
+from harness.derive import model_figures, weight_names
+from harness.detection.detectors import DETECTORS
+
+pytestmark = pytest.mark.derive
+
+
+@pytest.fixture(scope="module")
+def detector():
+    return DETECTORS.get("ssd_small")(None)
+
+
+@pytest.fixture(scope="module")
+def calibration(detector, tmp_path_factory) -> Path:
+    from harness.datasets.synthetic_shapes import generate_sample
+
+    folder = tmp_path_factory.mktemp("calibration")
+    for i in range(4):
+        np.savez(folder / f"{i:02d}.npz", **detector.preprocess(generate_sample(7, i).image))
+    return folder
+
+
+def run_json(capsys, *argv: str) -> dict:
+    assert main(list(argv)) == 0, capsys.readouterr()
+    return json.loads(capsys.readouterr().out)
+
+
+def test_static_quantization_is_deterministic_and_int8(detector, calibration, capsys, tmp_path) -> None:
+    first = run_json(capsys, "quantize", str(detector.onnx_path), "--out", str(tmp_path / "a.onnx"),
+                     "--calibration", str(calibration), "--json")
+    run_json(capsys, "quantize", str(detector.onnx_path), "--out", str(tmp_path / "b.onnx"),
+             "--calibration", str(calibration), "--json")
+    assert (tmp_path / "a.onnx").read_bytes() == (tmp_path / "b.onnx").read_bytes()  # same images, same bytes
+    assert first["file_bytes"] == (tmp_path / "a.onnx").stat().st_size < 0.5 * detector.onnx_path.stat().st_size
+    model = onnx.load(str(tmp_path / "a.onnx"))
+    int8 = [i for i in model.graph.initializer if i.data_type == onnx.TensorProto.INT8]
+    assert first["quantized_nodes"] > 0 and len(int8) >= len(weight_names(onnx.load(str(detector.onnx_path))))
+
+
+@pytest.mark.parametrize("sparsity", [0.0, 0.3, 0.75])
+def test_global_pruning_reaches_the_requested_sparsity_within_one_weight(detector, sparsity, capsys, tmp_path) -> None:
+    out = tmp_path / "pruned.onnx"
+    figures = run_json(capsys, "prune", str(detector.onnx_path), "--sparsity", str(sparsity), "--out", str(out),
+                       "--json")
+    model = onnx.load(str(out))
+    arrays = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+    weights = [arrays[name] for name in weight_names(model)]
+    zeros, total = sum(int(np.sum(w == 0)) for w in weights), sum(w.size for w in weights)
+    assert abs(zeros - sparsity * total) <= 1 and figures["sparsity"] == zeros / total
+    if sparsity >= 0.3:  # global: the layers lose different shares of their weights
+        shares = [float(np.mean(w == 0)) for w in weights]
+        assert max(shares) - min(shares) > 0.2
+        assert figures["zlib_bytes"] < model_figures(detector.onnx_path)["zlib_bytes"]  # sparse codes smaller
+
+
+def test_bad_input_is_named_and_writes_nothing(detector, calibration, capsys, tmp_path) -> None:
+    out = tmp_path / "x.onnx"
+    (tmp_path / "not.onnx").write_text("not a model")
+    cases = [
+        (["quantize", str(tmp_path / "not.onnx"), "--out", str(out)], "is not an ONNX model"),
+        (["quantize", str(detector.onnx_path), "--out", str(out)], "static quantization needs calibration data"),
+        (["quantize", str(detector.onnx_path), "--out", str(out), "--calibration", str(tmp_path)], "holds no .npz"),
+        (["prune", str(detector.onnx_path), "--sparsity", "1.0", "--out", str(out)], "give a fraction in [0, 1)"),
+        (["prune", str(detector.onnx_path), "--sparsity", "0.3", "--out", str(out), "--structured"],
+         "needs the model's torch builder"),
+    ]
+    for argv, message in cases:
+        assert main(argv) == 1
+        assert message in capsys.readouterr().err
+        assert not out.exists()
+    np.savez(tmp_path / "bad.npz", pixels=np.zeros((1, 3, 128, 128), np.float32))
+    bad = tmp_path / "badcal"
+    bad.mkdir()
+    (tmp_path / "bad.npz").rename(bad / "bad.npz")
+    assert main(["quantize", str(detector.onnx_path), "--out", str(out), "--calibration", str(bad)]) == 1
+    assert "lacks image" in capsys.readouterr().err and not out.exists()
