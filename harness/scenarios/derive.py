@@ -3,8 +3,10 @@ network's model by INT8 quantization and magnitude pruning (harness.derive), mea
 and accuracy against the FP32 model.
 
 Cells: model x method (``fp32``, ``qdq-static``, ``dynamic``, ``prune-global``) x level (calibration images,
-sparsity). Gated: calc_map, the file's bytes and zlib-coded bytes, sparsity counted from the weights,
-parameters and nodes. Independent checks: a pruned model's measured sparsity equals the requested one within
+sparsity), the methods listed per model. The embedded detector is derived as ONNX (onnxruntime's quantizer,
+torch's pruning on its weights) and scored by calc_map; the embedded ASR model in torch (dynamic int8 of its
+GRU and Linear layers: onnxruntime's quantizer has no GRU) and scored by WER. Gated: the accuracy, the file's
+bytes and zlib-coded bytes, sparsity counted from the weights, parameters and (ONNX) nodes. Independent checks: a pruned model's measured sparsity equals the requested one within
 one weight; a quantized model's outputs stay within the declared NMSE of the FP32 model's on the calibration
 images; the derived file's size is the file's. CPU latency (median of ``latency_repeat`` runs on one feed) and
 its ratio to FP32 measured in the same cell are machine columns.
@@ -30,21 +32,25 @@ QUANTIZED = ("qdq-static", "dynamic")
 class DeriveScenario(Scenario):
     description = "device anchor derived by INT8 quantization and pruning (seed 001 §5, §9.4; seed 004)"
     metrics = (
-        Metric("calc_map", "percent", higher_is_better=True),
+        Metric("calc_map", "percent", higher_is_better=True), Metric("wer", "fraction", higher_is_better=False),
         Metric("file_bytes", "bytes"), Metric("zlib_bytes", "bytes"), Metric("sparsity", "fraction"),
         Metric("parameters", "count"), Metric("nodes", "count"),
     )
-    matrix_keys = {"models": "model -> {data_set, calibration_seed}",
-                   "methods": "list of {method, level}: level = calibration images or sparsity",
+    matrix_keys = {"models": "model -> {task: detection|asr, data_set, calibration_seed, methods: [{method, level}]}"
+                             " (level: calibration images or sparsity)",
                    "quantized_output_nmse_max": "declared NMSE of a quantized model's outputs to FP32's",
                    "latency_repeat": "steady-state runs of the latency measurement"}
-    required_matrix_keys = ("models", "methods", "quantized_output_nmse_max", "latency_repeat")
+    required_matrix_keys = ("models", "quantized_output_nmse_max", "latency_repeat")
+    TORCH_METHODS = (FP32, "dynamic")
 
     def __init__(self, matrix: Mapping[str, Any], context: RunContext) -> None:
         super().__init__(matrix, context)
-        bad = [m["method"] for m in matrix["methods"] if m["method"] not in METHODS]
-        if bad:
-            raise ValueError(f"matrix/derive.yaml: unknown method(s) {', '.join(bad)}; known: {', '.join(METHODS)}")
+        for model, entry in matrix["models"].items():
+            allowed = self.TORCH_METHODS if entry.get("task") == "asr" else METHODS
+            bad = [m["method"] for m in entry["methods"] if m["method"] not in allowed]
+            if bad:
+                raise ValueError(f"matrix/derive.yaml: {model}: method(s) {', '.join(bad)} not available for its "
+                                 f"task; known: {', '.join(allowed)}")
         self._anchor: dict[tuple[str, str], dict[str, Any]] = {}
         self._checks: dict[str, dict[str, Any]] = {}
 
@@ -52,7 +58,10 @@ class DeriveScenario(Scenario):
         return [Cell(self.name, (("model_name", model), ("data_set_name", entry["data_set"]), ("device", device),
                                  ("method", m["method"]), ("level", m["level"])))
                 for model, entry in self.matrix["models"].items() for device in self.context.devices
-                for m in self.matrix["methods"]]
+                for m in entry["methods"]]
+
+    def is_asr(self, cell: Cell) -> bool:
+        return self.matrix["models"][cell["model_name"]].get("task") == "asr"
 
     # --- assets ----------------------------------------------------------------------------------------
     def detector_and_data(self, cell: Cell) -> tuple[Any, Any]:
@@ -113,9 +122,38 @@ class DeriveScenario(Scenario):
             self._anchor[key] = {"scores": scores, "latency_ms": latency}
         return self._anchor[key]
 
+    def run_asr_cell(self, cell: Cell) -> CellOutcome:
+        """The embedded ASR model derived in torch, scored by WER on its evaluation set."""
+        import torch
+
+        from harness.asr.task import build_task
+        from harness.derive.torch_dynamic import quantize_dynamic, state_figures
+
+        torch.set_num_threads(1)  # 2 shared cores, as the ASR scenario
+        task = build_task(cell["model_name"], device=cell["device"], data_dir=self.context.data_dir)
+        model = task.get_model(pre_trained=True)
+        key = (cell["model_name"], cell["device"])
+        if key not in self._anchor:
+            wer, seconds = task.get_perf(model)
+            self._anchor[key] = {"wer": wer, "seconds": seconds, "file_bytes": state_figures(model)["file_bytes"]}
+        derived = model if cell["method"] == FP32 else quantize_dynamic(model)
+        wer, seconds = (self._anchor[key]["wer"], self._anchor[key]["seconds"]) if cell["method"] == FP32 \
+            else task.get_perf(derived)
+        figures = state_figures(derived)
+        anchor = self._anchor[key]
+        self._checks[cell.id] = {"file_size": figures["file_bytes"], "output_nmse": None,
+                                 "fp32_file_bytes": anchor["file_bytes"]}
+        metrics = {"wer": wer, **{k: figures[k] for k in ("file_bytes", "zlib_bytes", "sparsity", "parameters")}}
+        columns = {**figures, "metric_name": "wer", "rec_perf": wer, "anc_perf": anchor["wer"],
+                   "perf_delta": wer - anchor["wer"], "eval_time": seconds,
+                   "eval_time_ratio_to_fp32_s": seconds / anchor["seconds"]}
+        return CellOutcome(metrics, columns)
+
     def run_cell(self, cell: Cell) -> CellOutcome:
         from harness.derive import model_figures
 
+        if self.is_asr(cell):
+            return self.run_asr_cell(cell)
         anchor = self.anchor(cell)
         with tempfile.TemporaryDirectory(prefix="derive-") as folder:
             path = self.derive(cell, Path(folder))
@@ -151,6 +189,12 @@ class DeriveScenario(Scenario):
     def check_cell(self, cell: Cell, outcome: CellOutcome) -> None:
         columns, checks = outcome.columns, self._checks[cell.id]
         assert columns["file_bytes"] == checks["file_size"], "file_bytes is not the file's size"
+        if self.is_asr(cell):
+            if cell["method"] == "dynamic":  # int8 weights of the GRU and Linear layers: under half the float file
+                assert columns["quantized_modules"] > 0 and columns["file_bytes"] < 0.5 * checks["fp32_file_bytes"]
+            else:
+                assert columns["rec_perf"] == columns["anc_perf"] and columns["quantized_modules"] == 0
+            return
         if cell["method"] == "prune-global":
             requested, weights = float(cell["level"]), columns["weights"]
             assert abs(columns["sparsity"] - requested) * weights <= 1, \
