@@ -217,6 +217,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         environment["run"] = {"devices": devices, "platforms": [platform_label(d) for d in devices],
                               "execution_overrides": execution_overrides(),
                               "reference_device": config.getoption("--reference-device") or "cpu"}
+        efficiency = execution.run_efficiency(config)
+        if efficiency:
+            environment["efficiency"] = efficiency
         write_results(rows, Path(config.getoption("--results-dir")), environment)
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -97,11 +99,31 @@ def cell_outcome(request: pytest.FixtureRequest, scenario: Scenario, cell: Cell)
 
 
 # --- progress ------------------------------------------------------------------------------------------
+COSTLIEST = 5
+
+
 class ProgressCounter:
-    """Counts finished cell tests on the process that sees every report (xdist controller or the only one)."""
+    """Counts finished cell tests on the process that sees every report (xdist controller or the only one), and
+    the run's efficiency: the cells' recorded work (setup + call + teardown as pytest timed them on the workers),
+    the wall time since the run started, the workers that reported, and their ratio."""
 
     def __init__(self, progress: Progress) -> None:
         self.progress = progress
+        self.started = time.monotonic()
+        self.work: dict[str, float] = defaultdict(float)
+        self.workers: set[str] = set()
+
+    def efficiency(self, workers: int = 1) -> dict[str, Any]:
+        """``wall_s``, ``cell_work_s``, ``workers`` (the run's xdist workers, or Ray nodes when more),
+        ``workers_with_cells`` (those that ran a cell), ``ratio`` = wall / (work / workers) (1.0: every worker
+        busy with cells all along) and the costliest cells."""
+        wall = time.monotonic() - self.started
+        work = sum(self.work.values())
+        workers = max(int(workers), self.progress.nodes or 0, 1)
+        costliest = sorted(self.work.items(), key=lambda item: (-item[1], item[0]))[:COSTLIEST]
+        return {"wall_s": wall, "cell_work_s": work, "workers": workers, "workers_with_cells": len(self.workers),
+                "ratio": wall / (work / workers) if work else None,
+                "costliest": [{"test_id": nodeid, "seconds": seconds} for nodeid, seconds in costliest]}
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.progress.cells_total = sum(CELL_TEST in item.nodeid for item in session.items)
@@ -111,10 +133,29 @@ class ProgressCounter:
         self.progress.cells_total = max(self.progress.cells_total, sum(CELL_TEST in nodeid for nodeid in ids))
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if CELL_TEST in report.nodeid:
+            self.work[report.nodeid] += float(report.duration or 0.0)
+            self.workers.add(worker_of(report))
         # a cell is done after its call, or at setup when it was skipped or errored there
         if CELL_TEST in report.nodeid and (report.when == "call" or (report.when == "setup" and not report.passed)):
             self.progress.cells_done += 1
             self.progress.tick()
+
+
+def worker_of(report: pytest.TestReport) -> str:
+    """The xdist worker that ran a test (the controller sets ``report.node`` to it), "main" without xdist."""
+    node = getattr(report, "node", None)
+    workerinput = getattr(node, "workerinput", None) or {}
+    return str(workerinput.get("workerid") or getattr(getattr(node, "gateway", None), "id", None) or "main")
+
+
+def run_efficiency(config: pytest.Config) -> dict[str, Any] | None:
+    """The run's efficiency (:meth:`ProgressCounter.efficiency`), on the process that saw every report."""
+    counter = config.pluginmanager.get_plugin("harness-progress-counter")
+    if counter is None or not counter.work:
+        return None
+    workers = getattr(config.option, "numprocesses", None)  # xdist resolves -n auto to a number
+    return counter.efficiency(workers if isinstance(workers, int) and workers > 0 else 1)
 
 
 @pytest.hookimpl(trylast=True)
@@ -123,6 +164,14 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     if is_xdist_worker(config) or progress is None or not progress.cells_total or config.option.collectonly:
         return  # nothing ran: no progress to report
     terminalreporter.write_line(progress.line().replace("ETA", "last ETA"))
+    efficiency = run_efficiency(config)
+    if efficiency and efficiency["ratio"] is not None:
+        terminalreporter.write_line(
+            f"efficiency: wall {efficiency['wall_s']:.1f} s for {efficiency['cell_work_s']:.1f} s of cell work on "
+            f"{efficiency['workers']} worker(s) ({efficiency['workers_with_cells']} ran cells): wall / (work / "
+            f"workers) = {efficiency['ratio']:.2f}; costliest: "
+            + ", ".join(f"{c['test_id'].split('[', 1)[-1].rstrip(']')} {c['seconds']:.1f} s"
+                        for c in efficiency["costliest"]))
     executor = config.stash.get(EXECUTOR_KEY, None)
     if executor is not None and executor.name != "local":
         for node, stats in executor.summary().get("nodes", {}).items():

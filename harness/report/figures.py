@@ -21,7 +21,7 @@ section that draws figures of its own draws them only when ``page.figures`` is t
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -46,6 +46,7 @@ class Page:
     rows: list[dict[str, Any]]
     cloud_anchor: str | None = None
     figures: bool = True
+    environment: dict[str, Any] = field(default_factory=dict)  # what results.json recorded of the run
 
 
 FigureProvider = Callable[[str, list[dict[str, Any]]], list[Figure]]

@@ -85,7 +85,7 @@ def build_report(results_dir: Path, anchor_family: str | None = None, anchor_spl
     ]
     sections += [scenario_section(s, [r for r in rows if r["scenario_name"] == s], tolerances, anchor_family,
                                   anchor_split, figures) for s in tables.scenarios_of(rows)]
-    sections += sections_for(Page(results_dir, rows, cloud_anchor, figures))
+    sections += sections_for(Page(results_dir, rows, cloud_anchor, figures, environment))
     sections += [
         "<h2>Coders</h2>" + note("Short labels used in tables and figures, with the full spec recorded in results "
                                  "(coder_name); family and rate parameter as the coder class declares them.")

@@ -1,4 +1,6 @@
-"""Per-node throughput of a distributed run: ``<results-dir>/executor.json`` as a small table of the report.
+"""Per-node throughput of a distributed run: ``<results-dir>/executor.json`` as a small table of the report; and
+the run's efficiency as results.json records it (``environment.efficiency``: wall time, the cells' recorded work,
+workers, wall / (work / workers), the costliest cells).
 
 ``--executor ray`` runs write that file (harness.executors.plugin: the executor's ``summary()``, with one entry
 per Ray node under ``nodes``: host, shards, units, busy_s, units_per_s, cell_units_per_s). Local runs write
@@ -54,3 +56,22 @@ def executor_section(results_dir: Path) -> str:
 @SECTIONS.register("executor")
 def _executor_page_section(page: Page) -> str:
     return executor_section(page.results_dir)
+
+
+def efficiency_section(environment: dict[str, Any]) -> str:
+    """``<h2>`` and one line of the run's efficiency with its costliest cells; "" when the run recorded none."""
+    efficiency = environment.get("efficiency") if isinstance(environment, dict) else None
+    if not isinstance(efficiency, dict) or efficiency.get("ratio") is None:
+        return ""
+    body = [f'<tr><td class="t">{esc(c.get("test_id", ""))}</td><td>{esc(fmt(c.get("seconds")))}</td></tr>'
+            for c in efficiency.get("costliest", [])]
+    return ('<h2 id="efficiency">Run efficiency</h2>'
+            + note(f"wall {fmt(efficiency['wall_s'])} s for {fmt(efficiency['cell_work_s'])} s of cell work on "
+                   f"{efficiency['workers']} worker(s): wall / (work / workers) = {fmt(efficiency['ratio'])} "
+                   "(1.0: every worker busy with cells from start to end)")
+            + table(["costliest cell", "seconds"], body, ' id="efficiency-cells"', caption="Costliest cells"))
+
+
+@SECTIONS.register("efficiency")
+def _efficiency_page_section(page: Page) -> str:
+    return efficiency_section(page.environment)
