@@ -8,18 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.cli import UserError
-
-
-def _check_model(path: Path) -> None:
-    import onnx
-
-    if not path.is_file():
-        raise UserError(f"{path}: no such file (an ONNX model)")
-    try:
-        onnx.load(str(path), load_external_data=False)
-    except Exception as exc:  # onnx raises DecodeError or others on a file that is not ONNX
-        raise UserError(f"{path} is not an ONNX model: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") \
-            from None
+from harness.split.graph import load_model
 
 
 def calibration_feeds(model: Path, folder: Path | None) -> list[dict[str, Any]]:
@@ -55,7 +44,7 @@ def _report(args: argparse.Namespace, derived: Any) -> int:
 def cmd_quantize(args: argparse.Namespace) -> int:
     from harness.derive.quantize import quantize
 
-    _check_model(args.model)
+    load_model(args.model)  # the split engine's check: a clear error for a missing or broken file
     feeds = calibration_feeds(args.model, args.calibration)
     return _report(args, quantize(args.model, args.out, args.mode, feeds, args.calibrate))
 
@@ -63,7 +52,7 @@ def cmd_quantize(args: argparse.Namespace) -> int:
 def cmd_prune(args: argparse.Namespace) -> int:
     from harness.derive.prune import prune_global
 
-    _check_model(args.model)
+    load_model(args.model)
     if not 0.0 <= args.sparsity < 1.0:
         raise UserError(f"--sparsity {args.sparsity}: give a fraction in [0, 1)")
     if args.structured:

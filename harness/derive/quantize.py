@@ -14,6 +14,7 @@ from typing import Sequence
 import numpy as np
 
 from harness.derive import Derived
+from harness.files import atomic_write
 from harness.models.prepare import prepare_model, save_prepared
 
 MODES = ("static", "dynamic")
@@ -54,10 +55,8 @@ def quantize(model: Path, out: Path, mode: str = "static", calibration: Sequence
             quantize_static(str(source), str(target), Feeds(), quant_format=QuantFormat.QDQ, per_channel=per_channel,
                             activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, calibrate_method=method)
         out = Path(out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(f".{out.name}.tmp")
-        tmp.write_bytes(target.read_bytes())
-        tmp.replace(out)  # a complete file or none
+        data = target.read_bytes()
+        atomic_write(out, lambda handle: handle.write(data))  # a complete file or none
     return Derived(out, f"qdq-{mode}" if mode == "static" else "dynamic",
                    {"calibration_feeds": len(calibration), "calibrate": calibrate if mode == "static" else None,
                     "prepared": done})

@@ -25,8 +25,9 @@ from typing import Any, Callable
 import pytest
 
 from harness.pytest_plugin import cells, execution
-from harness.pytest_plugin.state import (BREACH_ATTRIBUTE, NO_REFERENCE_ATTRIBUTE, ROWS_KEY, STATIC_MARKERS, add_row, devices_for,
-                                         is_xdist_worker, references_path, scenario_markers)
+from harness.pytest_plugin.state import (BREACH_ATTRIBUTE, NO_REFERENCE_ATTRIBUTE, ROWS_KEY, RUN_FAILURES_KEY,
+                                         STATIC_MARKERS, add_row, devices_for, is_xdist_worker, references_path,
+                                         scenario_markers)
 from harness.references import SAME_PLATFORM, Gate, check_against_reference, load_tolerances
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -168,9 +169,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
     return report
 
 
-RUN_FAILURES_KEY = pytest.StashKey[list]()
-
-
 def run_checks(session: pytest.Session, rows: list[dict[str, Any]]) -> None:
     """The scenarios' checks over the whole run (:meth:`Scenario.check_run`), on the controller, which holds every
     worker's rows: their rows join the results, a failing one fails the run and is named in the summary."""
@@ -187,15 +185,6 @@ def run_checks(session: pytest.Session, rows: list[dict[str, Any]]) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
-@pytest.hookimpl(trylast=True)
-def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    failures = config.stash.get(RUN_FAILURES_KEY, [])
-    if failures:
-        terminalreporter.write_sep("=", f"{len(failures)} run check(s) failed", red=True)
-        for line in failures:
-            terminalreporter.write_line(line)
-
-
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     rows = config.stash.get(ROWS_KEY, [])
@@ -203,13 +192,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         config.workeroutput["harness_rows"] = json.dumps(rows, default=str)  # type: ignore[attr-defined]
         return
     if rows:
-        run_checks(session, rows)
-    if rows:
         from harness.environment import describe_environment
         from harness.results import write_results
-
         from harness.runtime import execution_overrides, platform_label
 
+        run_checks(session, rows)
         # the environment names the md5s of the assets this run read (the user's, with --data-dir), and the
         # devices and platforms it ran on, so that compare knows a cross-platform pair without being told
         environment = describe_environment(config.getoption("--data-dir"))

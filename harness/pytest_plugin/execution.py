@@ -133,11 +133,12 @@ class ProgressCounter:
         self.progress.cells_total = max(self.progress.cells_total, sum(CELL_TEST in nodeid for nodeid in ids))
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if CELL_TEST in report.nodeid:
-            self.work[report.nodeid] += float(report.duration or 0.0)
-            self.workers.add(worker_of(report))
+        if CELL_TEST not in report.nodeid:
+            return
+        self.work[report.nodeid] += float(report.duration or 0.0)
+        self.workers.add(worker_of(report))
         # a cell is done after its call, or at setup when it was skipped or errored there
-        if CELL_TEST in report.nodeid and (report.when == "call" or (report.when == "setup" and not report.passed)):
+        if report.when == "call" or (report.when == "setup" and not report.passed):
             self.progress.cells_done += 1
             self.progress.tick()
 

@@ -14,6 +14,7 @@ from harness.references import REFERENCES_PATH
 ROWS_KEY = pytest.StashKey[list]()
 BREACH_ATTRIBUTE = "harness_reference_breach"
 NO_REFERENCE_ATTRIBUTE = "harness_no_reference"
+RUN_FAILURES_KEY = pytest.StashKey[list]()  # the failing checks over the whole run (Scenario.check_run)
 
 STATIC_MARKERS = {
     "coders": "intermediate-data coder conformance",

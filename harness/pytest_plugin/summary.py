@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from harness.pytest_plugin.state import (AREA_MARKERS, BREACH_ATTRIBUTE, NO_REFERENCE_ATTRIBUTE, ROWS_KEY,
-                                         is_xdist_worker, scenario_markers)
+                                         RUN_FAILURES_KEY, is_xdist_worker, scenario_markers)
 
 SLOWEST = 5
 
@@ -75,6 +75,11 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         if failing_rows.get(scenario):
             line += f"; {failing_rows[scenario]} results rows with status fail"
         terminalreporter.write_line(line)
+    run_failures = config.stash.get(RUN_FAILURES_KEY, [])
+    if run_failures:
+        terminalreporter.write_sep("=", f"{len(run_failures)} run check(s) failed", red=True)
+        for line in run_failures:
+            terminalreporter.write_line(line)
     calls = sorted((r for r in reports if r.when == "call"), key=lambda r: (-r.duration, r.nodeid))[:SLOWEST]
     if calls:
         terminalreporter.write_sep("-", f"slowest {len(calls)} combinations")

@@ -64,9 +64,9 @@ class AsrScenario(ModelCodingScenario):
         verdicts = []
         by_cell = {(r.get("model_name"), r.get("device"), r.get("coder_name")): r for r in rows
                    if r.get("scenario_name") == self.name and r.get("status") == "pass"}
+        coders = [make_coder(spec).spec for spec in self.matrix["coders"]]
         for model_name in self.matrix["models"]:
             for device in self.context.devices:
-                coders = [make_coder(spec).spec for spec in self.matrix["coders"]]
                 anchor = by_cell.get((model_name, device, ANCHOR))
                 sweep = [by_cell.get((model_name, device, coder)) for coder in coders]
                 if anchor is None or None in sweep:

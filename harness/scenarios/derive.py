@@ -53,6 +53,8 @@ class DeriveScenario(Scenario):
                                  f"task; known: {', '.join(allowed)}")
         self._anchor: dict[tuple[str, str], dict[str, Any]] = {}
         self._checks: dict[str, dict[str, Any]] = {}
+        self._assets: dict[tuple[str, str], tuple[Any, Any]] = {}
+        self._calibration: dict[tuple[str, int], list[dict[str, np.ndarray]]] = {}
 
     def cells(self) -> list[Cell]:
         return [Cell(self.name, (("model_name", model), ("data_set_name", entry["data_set"]), ("device", device),
@@ -65,19 +67,27 @@ class DeriveScenario(Scenario):
 
     # --- assets ----------------------------------------------------------------------------------------
     def detector_and_data(self, cell: Cell) -> tuple[Any, Any]:
+        """The detector and its data set, built once per scenario instance (every step of a cell reads them)."""
         from harness.detection.datasets import DATASETS
         from harness.detection.detectors import DETECTORS
 
-        return DETECTORS.get(cell["model_name"])(self.context.data_dir), \
-            DATASETS.get(cell["data_set_name"])(self.context.data_dir)
+        key = (cell["model_name"], cell["data_set_name"])
+        if key not in self._assets:
+            self._assets[key] = (DETECTORS.get(key[0])(self.context.data_dir),
+                                 DATASETS.get(key[1])(self.context.data_dir))
+        return self._assets[key]
 
     def calibration(self, cell: Cell, count: int) -> list[dict[str, np.ndarray]]:
-        """``count`` feeds from a stream of the generator other than the evaluation one."""
+        """``count`` feeds from a stream of the generator other than the evaluation one (made once per count:
+        quantization and the output check read the same feeds)."""
         from harness.datasets.synthetic_shapes import generate_sample
 
-        detector, _ = self.detector_and_data(cell)
-        seed = int(self.matrix["models"][cell["model_name"]]["calibration_seed"])
-        return [detector.preprocess(generate_sample(seed, i).image) for i in range(count)]
+        key = (cell["model_name"], count)
+        if key not in self._calibration:
+            detector, _ = self.detector_and_data(cell)
+            seed = int(self.matrix["models"][cell["model_name"]]["calibration_seed"])
+            self._calibration[key] = [detector.preprocess(generate_sample(seed, i).image) for i in range(count)]
+        return self._calibration[key]
 
     # --- one cell ----------------------------------------------------------------------------------------
     def derive(self, cell: Cell, folder: Path) -> Path:

@@ -86,8 +86,12 @@ class TensorType:
     shape: tuple[int | str | None, ...] | None  # None: rank unknown; str/None items: symbolic/unknown dims
 
     @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(helper.tensor_dtype_to_np_dtype(self.elem_type))
+
+    @property
     def itemsize(self) -> int:
-        return np.dtype(helper.tensor_dtype_to_np_dtype(self.elem_type)).itemsize
+        return self.dtype.itemsize
 
     @property
     def static_shape(self) -> tuple[int, ...] | None:

@@ -111,7 +111,7 @@ def seeded_feeds(planner: SplitPlanner, count: int = 1, seed: int = 0,
             if shape is None:
                 raise InputError(f"input {name!r} has a symbolic shape {kind.shape}: give it with --input-shape "
                                  f"{name}=D1,D2,... or give real tensors with --inputs FILE.npz")
-            dtype = np.dtype(_np_dtype(kind.elem_type))
+            dtype = kind.dtype
             feed[name] = (rng.integers(0, 10, shape).astype(dtype) if dtype.kind in "iu"
                           else rng.standard_normal(shape).astype(dtype))
         feeds.append(feed)
@@ -134,7 +134,7 @@ def read_inputs(planner: SplitPlanner, path: Path) -> dict[str, np.ndarray]:
     feed = {}
     for name in names:
         kind, array = planner.types[name], arrays[name]
-        want = np.dtype(_np_dtype(kind.elem_type))
+        want = kind.dtype
         if array.dtype != want:
             raise InputError(f"--inputs {path}: {name} is {array.dtype}, the model declares {want}")
         _check_shape(name, kind.shape, array.shape, f"--inputs {path}")
@@ -148,9 +148,3 @@ def _check_shape(name: str, declared: Sequence | None, shape: Sequence[int], opt
     if len(declared) != len(shape) or any(isinstance(d, int) and d != s for d, s in zip(declared, shape)):
         shown = "x".join("?" if not isinstance(d, int) else str(d) for d in declared)
         raise InputError(f"{option}: {name} of shape {'x'.join(map(str, shape))} does not fit the declared {shown}")
-
-
-def _np_dtype(elem_type: int) -> np.dtype:
-    from onnx import helper
-
-    return np.dtype(helper.tensor_dtype_to_np_dtype(elem_type))

@@ -69,7 +69,7 @@ def test_bad_input_is_named_and_writes_nothing(detector, calibration, capsys, tm
     out = tmp_path / "x.onnx"
     (tmp_path / "not.onnx").write_text("not a model")
     cases = [
-        (["quantize", str(tmp_path / "not.onnx"), "--out", str(out)], "is not an ONNX model"),
+        (["quantize", str(tmp_path / "not.onnx"), "--out", str(out)], "is not a readable ONNX model"),
         (["quantize", str(detector.onnx_path), "--out", str(out)], "static quantization needs calibration data"),
         (["quantize", str(detector.onnx_path), "--out", str(out), "--calibration", str(tmp_path)], "holds no .npz"),
         (["prune", str(detector.onnx_path), "--sparsity", "1.0", "--out", str(out)], "give a fraction in [0, 1)"),
