@@ -182,7 +182,8 @@ class Coder(ABC):
                                          f"for {entry.size} {entry.dtype} values")
                 array = np.frombuffer(entry.payload, dtype=dtype).reshape(entry.shape)
             else:
-                array = self.decode_array(entry.payload, entry.shape)
+                # asarray: numpy arithmetic on a 0-d array returns a scalar, which onnxruntime refuses as a feed
+                array = np.asarray(self.decode_array(entry.payload, entry.shape))
                 if array.shape != entry.shape or array.dtype != np.float32:
                     raise BitstreamError(f"coder {self.spec!r} decoded tensor {entry.name!r} as {array.dtype} "
                                          f"{array.shape}, container says float32 {entry.shape}")

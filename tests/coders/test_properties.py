@@ -205,3 +205,12 @@ def test_encoding_is_deterministic_and_decode_checks_the_coder(spec, feature_map
     with pytest.raises(ValueError, match="bitstream was written by coder"):
         other.decode(data)
     assert list(coder.decode(data)) == ["a", "b"]
+
+
+@pytest.mark.parametrize("spec", ["raw", "fp16", "int8", "qlayer:bits=8", "qlayer:bits=8,lossless=png", "nncodec:qp=-26",
+                                  "hevc:qp=27,bits=8", "hevc:lossless=1,bits=8", "j2k:ratio=16,bits=8"])
+def test_a_scalar_float_tensor_decodes_to_a_zero_dimensional_array(spec):
+    # detector graphs cut tensors such as a 0-d float scale; onnxruntime takes arrays only, not numpy scalars
+    decoded = decode_any(make_coder(spec).encode({"scale": np.array(1.25, dtype=np.float32)}))["scale"]
+    assert isinstance(decoded, np.ndarray) and decoded.shape == () and decoded.dtype == np.float32
+    assert abs(float(decoded) - 1.25) <= 0.01
