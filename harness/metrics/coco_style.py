@@ -13,7 +13,7 @@ import contextlib
 import io
 from typing import Any, Sequence
 
-from harness.metrics import METRIC_STYLES, Headline, declare_headlines
+from harness.metrics import METRIC_STYLES, Headline, declare_headlines, per_class_table
 from harness.metrics.coco_data import Detection, GroundTruth, detections_to_coco
 
 STAT_NAMES = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl")
@@ -49,9 +49,27 @@ def coco_stats(ground_truth: GroundTruth, detections: Sequence[Detection]) -> di
     return {name: float(value) for name, value in zip(STAT_NAMES, stats)}
 
 
+def class_average_precision(evaluator: Any) -> dict[int, float]:
+    """AP per category from an accumulated COCOeval: its precision array (IoU x recall x category x area x max
+    detections) at area "all" and 100 detections, averaged over the entries pycocotools filled (-1: no ground
+    truth of that category, then the class's AP is -1 as pycocotools reports such stats)."""
+    import numpy as np
+
+    precision = evaluator.eval["precision"][:, :, :, 0, -1]
+    result = {}
+    for k, category in enumerate(evaluator.params.catIds):
+        filled = precision[:, :, k][precision[:, :, k] > -1]
+        result[int(category)] = float(filled.mean()) if filled.size else -1.0
+    return result
+
+
 @METRIC_STYLES.register("coco")
 def coco_report(ground_truth: GroundTruth, detections: Sequence[Detection]) -> dict[str, Any]:
-    return dict(coco_stats(ground_truth, detections))
+    """The twelve stats and ``per_class`` (AP per category, fractions, in category-id order)."""
+    evaluator = coco_eval(ground_truth, detections)
+    report: dict[str, Any] = {name: float(value) for name, value in zip(STAT_NAMES, evaluator.stats)}
+    report["per_class"] = per_class_table(ground_truth, class_average_precision(evaluator))
+    return report
 
 
 # the figures every detection cell gates (harness.metrics.headlines), in percent

@@ -46,7 +46,8 @@ def test_prints_the_style_report_as_json(files, style, extra):
     expected = score(style, ground_truth, load_detections(dt, ground_truth), **options)
     assert printed == json.loads(json.dumps(expected))  # JSON floats round-trip exactly
     if style == "coco":
-        assert list(printed) == ["AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl"]
+        assert list(printed) == ["AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl",
+                                 "per_class"]
     else:
         assert set(printed["per_class"]) == {"1", "2"} and printed["per_class"]["1"]["name"] == "person"
 

@@ -64,10 +64,12 @@ def test_annotation_id_zero_still_counts_as_a_match():
     assert coco_stats(gt, perfect_dets(gt))["AP"] == pytest.approx(1.0)
 
 
-def test_registered_report_is_the_twelve_stats():
+def test_registered_report_is_the_twelve_stats_and_the_per_class_table():
     assert METRIC_STYLES.names() == ["calc_map", "coco", "voc"]
     gt = make_gt([(1, 1, MEDIUM)])
-    assert score("coco", gt, perfect_dets(gt)) == coco_stats(gt, perfect_dets(gt))
+    report = score("coco", gt, perfect_dets(gt))
+    assert report.pop("per_class") == {"1": {"name": "class1", "AP": pytest.approx(1.0)}}
+    assert report == coco_stats(gt, perfect_dets(gt))
 
 
 def test_no_images_is_an_error():
@@ -91,3 +93,12 @@ def test_stats_in_range_and_invariant_to_detection_order(data):
     assert all(v == -1.0 or 0.0 <= v <= 1.0 for v in stats.values())
     assert coco_stats(gt, data.draw(st.permutations(dets))) == stats
     assert coco_stats(gt, perfect_dets(gt))["AP"] == pytest.approx(1.0)
+
+
+def test_per_class_ap_known_answer_and_its_mean_is_pycocotools_ap():
+    # class 1: one of two medium boxes found first (51/101, as above); class 2: found exactly (1.0)
+    gt = make_gt([(1, 1, MEDIUM), (2, 1, MEDIUM), (1, 2, LARGE)])
+    report = score("coco", gt, make_dets(gt, [(1, 1, MEDIUM, 0.9), (1, 2, LARGE, 0.8)]))
+    per_class = {int(k): v["AP"] for k, v in report["per_class"].items()}
+    assert per_class == pytest.approx({1: 51 / 101, 2: 1.0})
+    assert sum(per_class.values()) / 2 == pytest.approx(report["AP"])  # COCO AP is the mean over classes
