@@ -38,7 +38,7 @@ RUN_CHECK_PREFIX = "run-check::"
 # columns that measure the machine rather than the result (times, latencies, memory, throughput, and what is
 # derived from them, such as bit-incremental crossover bandwidths): two honest runs differ in them, so
 # ``compare`` lists them side by side and never gates them
-MACHINE_COLUMN = re.compile(r"(_time|_s|_ms|_peak_bytes)$|_s@\d+mbps$|_ms_\d+$|^crossover_|^max_abs_diff$")
+MACHINE_COLUMN = re.compile(r"(_time|_s|_ms|_peak_bytes)(_per_frame)?$|_s@\d+mbps$|_ms_\d+$|^crossover_|^max_abs_diff$")
 
 
 def is_machine_column(name: str) -> bool:

@@ -30,6 +30,23 @@ from harness.pytest_plugin.state import (BREACH_ATTRIBUTE, NO_REFERENCE_ATTRIBUT
                                          scenario_markers)
 from harness.references import SAME_PLATFORM, Gate, check_against_reference, load_tolerances
 
+def frame_range(text: str) -> tuple[int | None, int | None]:
+    """``START:STOP`` (either may be empty) as slice bounds; argparse reports a ValueError as a usage error."""
+    parts = text.split(":")
+    if len(parts) != 2 or not all(p.strip().isdigit() or not p.strip() for p in parts):
+        raise ValueError(f"--frames {text!r}: use START:STOP with non-negative integers, e.g. 0:60 or 100:")
+    start, stop = (int(p) if p.strip() else None for p in parts)
+    if start is not None and stop is not None and stop <= start:
+        raise ValueError(f"--frames {text!r}: STOP must be greater than START")
+    return start, stop
+
+
+def frame_stride(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"--frame-stride {text!r}: use a positive integer")
+    return int(text)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("harness", "FS_AI4Media conformance suite")
     group.addoption("--data-dir", default=os.environ.get("HARNESS_DATA_DIR"), type=Path,
@@ -48,6 +65,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="gate every cell against the references recorded on this device, under the cross-platform "
                          "bands of tolerances.yaml where it is not the cell's (default: a cell's own references, "
                          "else cpu's)")
+    group.addoption("--run-slow", action="store_true",
+                    help="also run the cells and tests marked slow (kept out of the default run; the nightly job "
+                         "runs them)")
+    group.addoption("--frames", default=None, type=frame_range, metavar="START:STOP",
+                    help="video scenarios (sfu): run frames START..STOP-1 of each sequence (either bound may be "
+                         "left out), e.g. to spread one sequence over several runs; cells carry the selection")
+    group.addoption("--frame-stride", default=1, type=frame_stride, metavar="N",
+                    help="video scenarios (sfu): every Nth frame of the selection (e.g. 10 for a quick first run)")
     group.addoption("--ort-threads", default=None, type=int,
                     help="onnxruntime intra-op threads of every session (another execution configuration: gated "
                          "as another platform, against the reference platform's references)")
@@ -89,14 +114,19 @@ def _set_execution_overrides(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # Benchmarks stay out of the default run; ask for them with -m benchmark (or --benchmark-only).
+    # Benchmarks and slow cells stay out of the default run (the laptop's main job and CI); ask for them with
+    # -m benchmark (or --benchmark-only), --run-slow or an -m expression naming slow (the nightly job).
     markexpr = config.getoption("-m") or ""
-    if "benchmark" in markexpr or config.getoption("--benchmark-only", default=False):
-        return
-    skip = pytest.mark.skip(reason="benchmark: run with -m benchmark")
-    for item in items:
-        if "benchmark" in item.keywords:
-            item.add_marker(skip)
+    kept_out = []
+    if not ("benchmark" in markexpr or config.getoption("--benchmark-only", default=False)):
+        kept_out.append(("benchmark", "benchmark: run with -m benchmark"))
+    if not ("slow" in markexpr or config.getoption("--run-slow")):
+        kept_out.append(("slow", "slow: run with --run-slow (the nightly job, .ci/nightly)"))
+    for marker, reason in kept_out:
+        skip = pytest.mark.skip(reason=reason)
+        for item in items:
+            if marker in item.keywords:
+                item.add_marker(skip)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -19,7 +19,7 @@ RUN_FAILURES_KEY = pytest.StashKey[list]()  # the failing checks over the whole 
 STATIC_MARKERS = {
     "coders": "intermediate-data coder conformance",
     "cuda": "needs a working CUDAExecutionProvider; skipped with a reason otherwise",
-    "slow": "long-running test",
+    "slow": "long-running test or cell, kept out of the default run (--run-slow or -m slow runs it)",
     "benchmark": "pytest-benchmark speed measurement, excluded from the default run (use -m benchmark)",
 }
 AREA_MARKERS = ("coders",)  # markers that name an area of the suite in the end-of-run summary

@@ -64,7 +64,6 @@ def test_untrained_model_needs_no_file(tmp_path: Path, empty_hub: Path) -> None:
     assert emissions.shape[-1] == 29
 
 
-@pytest.mark.slow
 def test_local_weight_file_is_loaded_without_network(tmp_path: Path, empty_hub: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     # A stand-in file under the bundle's file name, in fairseq's layout (32 output rows; torchaudio drops 1-3).

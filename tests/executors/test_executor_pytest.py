@@ -13,7 +13,7 @@ import pytest
 pytest_plugins = ["pytester"]
 # the repository's generic cell test, copied as a member's test tree would hold it
 CELL_TEST_MODULE = Path(__file__).resolve().parents[1] / "scenarios" / "test_cells.py"
-pytestmark = pytest.mark.slow
+# not marked slow: the only end-to-end test of this executor path, so it stays in the default run
 
 CONFTEST = '''
 import pytest

@@ -8,7 +8,7 @@ from toy_scenario import ANCHOR, ToyScenario, markers, toy_matrix
 from harness.executors import LocalExecutor, Progress, ShardFailed, ShardStore
 from harness.executors.ray_executor import RayExecutor
 
-pytestmark = pytest.mark.slow  # starts a Ray cluster (~20 s on the shared CI host); still part of the CI run
+# starts a Ray cluster (~20 s on the shared CI host): not marked slow, it is the only test of the Ray path
 
 
 def run_all(executor, scenario):

@@ -12,7 +12,7 @@ from harness.matrix import scenario_matrix
 from harness.scenarios import SCENARIOS
 from harness.scenarios.base import RunContext
 
-pytestmark = pytest.mark.slow
+# not marked slow: the only end-to-end test of this executor path, so it stays in the default run
 
 CODERS = ["raw", "nncodec:qp=8", "qlayer:bits=4"]  # lossless, coarse NNCodec (fast), coarse Q-layer
 IMAGES = 12  # the first images of the evaluation set: 2 full and 1 partial shard of 5

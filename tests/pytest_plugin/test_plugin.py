@@ -67,6 +67,16 @@ def test_benchmarks_are_kept_out_of_the_default_run(suite: pytest.Pytester):
     suite.runpytest_subprocess("-m", "benchmark").assert_outcomes(passed=1)
 
 
+def test_slow_tests_are_kept_out_of_the_default_run(suite: pytest.Pytester):
+    suite.makepyfile(test_demo="import pytest\n@pytest.mark.slow\ndef test_long():\n    pass\n"
+                               "def test_short():\n    pass\n")
+    result = suite.runpytest_subprocess("-rs")
+    result.assert_outcomes(passed=1, skipped=1)
+    result.stdout.fnmatch_lines(["*slow: run with --run-slow*"])
+    suite.runpytest_subprocess("--run-slow").assert_outcomes(passed=2)
+    suite.runpytest_subprocess("-m", "slow").assert_outcomes(passed=1)
+
+
 def test_bad_data_dir_is_a_usage_error(suite: pytest.Pytester, tmp_path: Path):
     suite.makepyfile(test_demo="def test_x(data_dir):\n    pass\n")
     result = suite.runpytest_subprocess("--data-dir", str(tmp_path / "missing"))

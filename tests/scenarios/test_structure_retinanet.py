@@ -62,8 +62,9 @@ def test_fpn_split_inference_equals_unsplit(planner, fpn_plan, feed, record_resu
                    "detections": len(full["boxes"])})
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("index", SEED000_SPLITS)
+# one split index stays in the default run (the code path); the other six are the nightly job's
+@pytest.mark.parametrize("index", [i if i == 1000 else pytest.param(i, marks=pytest.mark.slow)
+                                   for i in SEED000_SPLITS])
 def test_seed000_split_inference_is_bit_exact(planner, feed, full_extended, index, record_result, source):
     part1, part2 = split_model(planner.model, planner.plan(index=index))
     split = run_split(part1.SerializeToString(), part2.SerializeToString(), feed, optimization="extended")
