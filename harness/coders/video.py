@@ -19,7 +19,8 @@ the picture when off, and the suite runs many workers side by side.
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Mapping, Sequence
+from pathlib import Path
+from typing import Any, BinaryIO, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -87,3 +88,79 @@ def decode_picture(codec: str, stream: bytes, pix_fmt: str, size: tuple[int, int
 def _plane_array(plane, dtype: np.dtype) -> np.ndarray:
     rows = np.frombuffer(plane, dtype=np.uint8).reshape(plane.height, plane.line_size)
     return rows[:, :plane.width * dtype.itemsize].copy().view(dtype)
+
+
+def encode_sequence(codec: str, frames: Iterable[Sequence[np.ndarray]], pix_fmt: str, options: Mapping[str, str],
+                    handle: BinaryIO) -> int:
+    """Encode a sequence of pictures (each the planes of ``pix_fmt``) to an Annex-B stream written to ``handle``
+    as it is produced (pictures streamed, never all in memory); returns the number of pictures."""
+    import av
+
+    context, count = None, 0
+    dtype = PLANE_DTYPES[pix_fmt]
+    try:
+        for planes in frames:
+            height, width = planes[0].shape
+            if context is None:
+                context = av.CodecContext.create(codec, "w")
+                context.width, context.height, context.pix_fmt = width, height, pix_fmt
+                context.time_base = Fraction(1, 25)
+                context.options = dict(options)
+            frame = av.VideoFrame(width, height, pix_fmt)
+            for plane, values in zip(frame.planes, planes):
+                rows = np.frombuffer(plane, dtype=np.uint8).reshape(plane.height, plane.line_size)
+                rows[:, :plane.width * dtype.itemsize] = np.ascontiguousarray(values, dtype=dtype).view(np.uint8)
+            frame.pts = count
+            for packet in context.encode(frame):
+                handle.write(bytes(packet))
+            count += 1
+        if context is not None:
+            for packet in context.encode(None):
+                handle.write(bytes(packet))
+    except av.error.FFmpegError as exc:
+        raise ValueError(f"{codec} refused picture {count} of the sequence: {exc}") from None
+    return count
+
+
+def decode_sequence(path: Path, codec: str = "hevc", pix_fmt: str | None = None) -> Iterator[Any]:
+    """The pictures of an Annex-B elementary stream file, in decoding order, one at a time (PyAV frames: call
+    ``to_ndarray(format=...)`` or read ``planes``). A file that is not such a stream, or that breaks off, raises
+    :class:`BitstreamError` naming the file and the picture it reached."""
+    import av
+
+    path = Path(path)
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+    if not head.startswith(ANNEX_B_START):
+        raise BitstreamError(f"{path}: not an Annex-B {codec} elementary stream (no start code at its beginning)")
+    count = 0
+    try:
+        context = av.CodecContext.create(codec, "r")
+        context.thread_count = 1
+        with open(path, "rb") as handle:
+            while chunk := handle.read(1 << 20):
+                for packet in context.parse(chunk):
+                    for frame in context.decode(packet):
+                        count += 1
+                        yield _checked(frame, pix_fmt, path, count)
+        for packet in context.parse(None):
+            for frame in context.decode(packet):
+                count += 1
+                yield _checked(frame, pix_fmt, path, count)
+        for frame in context.decode(None):
+            count += 1
+            yield _checked(frame, pix_fmt, path, count)
+    except av.error.FFmpegError as exc:
+        raise BitstreamError(f"{path}: FFmpeg's {codec} decoder stopped after {count} pictures: {exc}") from None
+
+
+def _checked(frame: Any, pix_fmt: str | None, path: Path, number: int) -> Any:
+    got = SAME_PLANES.get(frame.format.name, frame.format.name)
+    if pix_fmt is not None and got != pix_fmt:
+        raise BitstreamError(f"{path}: picture {number} is {got}, expected {pix_fmt}")
+    return frame
+
+
+def frame_planes(frame: Any) -> list[np.ndarray]:
+    """The planes of a decoded 8-bit PyAV frame as arrays (padding removed)."""
+    return [_plane_array(plane, np.dtype(np.uint8)) for plane in frame.planes]

@@ -41,7 +41,7 @@ class Sample:
     visible: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
-def _shape_mask(kind: str, u: np.ndarray, v: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def shape_mask(kind: str, u: np.ndarray, v: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Inside test in the shape's unit frame (u, v in [-1, 1])."""
     r2 = u * u + v * v
     if kind == "circle":
@@ -103,7 +103,7 @@ def generate_sample(seed: int, index: int) -> Sample:
             dx, dy = xx - cx, yy - cy
             u = (dx * np.cos(angle) + dy * np.sin(angle)) / half_w
             v = (-dx * np.sin(angle) + dy * np.cos(angle)) / half_h
-            mask = _shape_mask(CATEGORIES[label - 1]["name"], u, v, rng)
+            mask = shape_mask(CATEGORIES[label - 1]["name"], u, v, rng)
             if mask.sum() < 30:
                 continue
             # Would drawing this shape hide too much of an earlier one? Then try another placement.

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Collection, Iterable
 
 from harness.files import atomic_write_text
 
@@ -45,7 +45,8 @@ PREDICTION_FIELDS = ("object_label", "prediction_confidence", "box_topleft_x", "
                      "box_width", "box_height")
 
 
-def _parse_lines(path: Path, fields: tuple[str, ...]) -> Iterable[tuple[int, list[float]]]:
+def _parse_lines(path: Path, fields: tuple[str, ...],
+                 classes: Collection[int] | None = None) -> Iterable[tuple[int, list[float]]]:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
@@ -65,6 +66,9 @@ def _parse_lines(path: Path, fields: tuple[str, ...]) -> Iterable[tuple[int, lis
             label = int(tokens[0])
         except ValueError:
             raise ValueError(f"{where}: object_label must be an integer class id, got {tokens[0]!r}") from None
+        if classes is not None and label not in classes:
+            raise ValueError(f"{where}: object_label {label} is not a class id of the data set "
+                             f"({', '.join(map(str, sorted(classes)))})")
         values: list[float] = []
         for name, token in zip(fields[1:], tokens[1:]):
             try:
@@ -79,14 +83,14 @@ def _parse_lines(path: Path, fields: tuple[str, ...]) -> Iterable[tuple[int, lis
         yield label, values
 
 
-def read_frame_ground_truth(path: Path) -> list[FrameBox]:
-    """Ground-truth boxes of one frame file."""
-    return [FrameBox(label, *values) for label, values in _parse_lines(path, GT_FIELDS)]
+def read_frame_ground_truth(path: Path, classes: Collection[int] | None = None) -> list[FrameBox]:
+    """Ground-truth boxes of one frame file; a label outside ``classes`` (when given) is an error naming the line."""
+    return [FrameBox(label, *values) for label, values in _parse_lines(path, GT_FIELDS, classes)]
 
 
-def read_frame_predictions(path: Path) -> list[FramePrediction]:
-    """Predicted boxes of one frame file, in file order."""
-    return [FramePrediction(label, *values) for label, values in _parse_lines(path, PREDICTION_FIELDS)]
+def read_frame_predictions(path: Path, classes: Collection[int] | None = None) -> list[FramePrediction]:
+    """Predicted boxes of one frame file, in file order; labels checked against ``classes`` as above."""
+    return [FramePrediction(label, *values) for label, values in _parse_lines(path, PREDICTION_FIELDS, classes)]
 
 
 def _line(label: int, *values: float) -> str:

@@ -41,7 +41,7 @@ def test_malformed_line_names_file_and_line(tmp_path):
         read_sequence(seq)
 
 
-@pytest.mark.parametrize("line,message", [("3 1 2 3 4", "not an SFU-HW-Objects class"), ("0 1 2 0 4", "non-positive")])
+@pytest.mark.parametrize("line,message", [("3 1 2 3 4", r"ground-truth/f_1\.txt:1: object_label 3 is not a class id"), ("0 1 2 0 4", "non-positive")])
 def test_unknown_label_or_empty_box_is_an_error(tmp_path, line, message):
     seq = _sequence(tmp_path, {"f_1.txt": line + "\n"})
     with pytest.raises(ValueError, match=message):
