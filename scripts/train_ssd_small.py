@@ -164,47 +164,20 @@ def export_onnx(model: SSD, path: Path) -> str:
     return write_md5_sidecar(path)
 
 
-def _eval_dataset(count: int, indices: list[int] | None):
-    """The evaluation set (images 0..count-1 of the held-out stream, or the stream ``indices``) as a dataset."""
-    from harness.datasets.coco_folder import IMAGES_DIR, INSTANCES_JSON, eval_set
-    from harness.detection.datasets import coco_folder_dataset
-
-    root = eval_set(count, indices=indices)
-    return coco_folder_dataset("shapes-eval", root / INSTANCES_JSON, root / IMAGES_DIR, origin="generated")
-
-
 def evaluate_onnx(onnx_path: Path, count: int = 50, indices: list[int] | None = None) -> dict:
-    """Scores of the ONNX model in the three ``harness.metrics`` styles on the evaluation set: images
-    0..count-1 of the held-out stream, or the selected stream ``indices``."""
+    """Scores of an exported ssd_small in the three ``harness.metrics`` styles (harness.detection.evaluation)."""
     from harness.detection.detectors import ssd_small_detector
-    from harness.detection.inference import detect_rows
-    from harness.metrics import score
-    from harness.metrics.coco_data import parse_detections
+    from harness.detection.evaluation import evaluate_detector
 
-    dataset = _eval_dataset(count, indices)
-    gt = dataset.ground_truth
-    parsed = parse_detections(detect_rows(ssd_small_detector(onnx_path), dataset), gt)
-    coco = score("coco", gt, parsed)
-    selection = "none: the first images of the held-out stream" if indices is None else \
-        "seed 000 style: the first images of the held-out stream on which the anchor is perfect"
-    return {"eval_images": len(indices) if indices else count, "eval_seed": EVAL_SEED, "selection": selection,
-            "indices": indices,
-            "calc_map": round(score("calc_map", gt, parsed)["mAP"], 2), "voc": round(score("voc", gt, parsed)["mAP"], 2),
-            "coco_AP": round(100 * coco["AP"], 2), "coco_AP50": round(100 * coco["AP50"], 2),
-            "coco_AP75": round(100 * coco["AP75"], 2), "coco_APs": round(100 * coco["APs"], 2)}
+    return evaluate_detector(ssd_small_detector(onnx_path), count, indices)
 
 
 def select_indices(onnx_path: Path, pool: int, count: int = 50) -> list[int]:
-    """Seed 000's selection over the first ``pool`` images of the held-out stream with the exported anchor
-    (stream indices; the pool's image ids are 1-based stream positions)."""
+    """Seed 000's selection over the first ``pool`` held-out images with the exported anchor."""
     from harness.detection.detectors import ssd_small_detector
-    from harness.detection.selection import select_perfect
+    from harness.detection import evaluation
 
-    chosen = select_perfect(ssd_small_detector(onnx_path), _eval_dataset(pool, None), count)
-    if len(chosen) < count:
-        raise ValueError(f"only {len(chosen)} of the first {pool} held-out images are perfect, {count} needed; "
-                         "raise the pool size or train the detector further")
-    return [image_id - 1 for image_id in chosen]
+    return evaluation.select_indices(ssd_small_detector(onnx_path), pool, count)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,7 +26,8 @@ from harness.detection.ssd.preprocess import preprocess
 from harness.models import model_path
 from harness.registry import Registry
 
-__all__ = ["AssetMissing", "DETECTORS", "Detector", "coco_result_rows", "ssd_small_detector"]
+__all__ = ["AssetMissing", "DETECTORS", "Detector", "InGraphHead", "SsdHead", "coco_result_rows", "retinanet_detector",
+           "ssd_small_detector"]
 
 
 def coco_result_rows(image_id: int, detections: Detections) -> list[dict]:
@@ -40,36 +41,103 @@ def coco_result_rows(image_id: int, detections: Detections) -> list[dict]:
     return rows
 
 
-@dataclass
-class Detector:
-    name: str
-    onnx_path: Path
-    input_name: str
-    input_size: int  # square network input, pixels
-    boxes_config: DefaultBoxesConfig
-    category_ids: list[int]  # network label k (k >= 1) -> dataset category id category_ids[k - 1]
-    origin: str
-    score_threshold: float = 0.05
-    #: the detector whose part 1 (and cloud-only anchor) this one shares when only its part 2 was re-trained
-    #: (compression-augmented training, seed 002 §3.3); None for a model of its own
-    base_model: str | None = None
-    _md5: str | None = field(default=None, repr=False)
+class SsdHead:
+    """Post-processing outside the graph (SSD): the network takes a square normalised input and returns encoded
+    box offsets and class logits per default box; decoding, softmax and NMS run in numpy afterwards, so a split
+    engine only ever cuts the network and every cut of it has a fixed shape."""
 
-    def preprocess(self, image: np.ndarray) -> dict[str, np.ndarray]:
-        """uint8 HxWx3 RGB image -> input feed (resized to the network input when needed)."""
+    def __init__(self, input_size: int, boxes_config: DefaultBoxesConfig, score_threshold: float = 0.05) -> None:
+        self.input_size, self.boxes_config, self.score_threshold = input_size, boxes_config, score_threshold
+
+    def feed(self, image: np.ndarray) -> np.ndarray:
         if image.shape[:2] != (self.input_size, self.input_size):
             image = _resize(image, self.input_size)
-        return {self.input_name: preprocess(image)}
+        return preprocess(image)
 
-    def detections(self, outputs: list[np.ndarray], image_id: int, width: int, height: int) -> list[dict]:
-        """Network outputs of one image -> COCO results rows."""
+    def decode(self, outputs: Sequence[np.ndarray], width: int, height: int) -> Detections:
+        """Network labels k >= 1 (0 is background) of the image at its own size."""
         bboxes, scores = outputs[0], outputs[1]
         if bboxes.ndim == 3 and bboxes.shape[1] == 4 and bboxes.shape[2] != 4:
             # NVIDIA's exported ssd_resnet gives (B, 4, N) and (B, C, N)
             bboxes, scores = bboxes.transpose(0, 2, 1), scores.transpose(0, 2, 1)
         (dets,) = postprocess(bboxes, scores, self.boxes_config, score_threshold=self.score_threshold,
                               image_size=(width, height))
-        labels = np.asarray([self.category_ids[int(label) - 1] for label in dets.labels], dtype=np.int64)
+        return dets
+
+
+class InGraphHead:
+    """Post-processing inside the graph (torchvision detection models as the 5G-MAG RetinaNet scripts export them,
+    seed 001 §10.3.8.1): the graph takes one 3xHxW float image in [0, 1], resizes and normalises it itself and
+    returns ``boxes`` (N x 4, x0 y0 x1 y1 in input pixels), ``scores`` (N) and ``labels`` (N) after its own NMS.
+
+    Chosen for RetinaNet because it is the interface of the user's retinanet.onnx: the same code runs the
+    embedded model and the real one. The price: cuts after the NMS carry data-dependent shapes (as many boxes as
+    survived), which the coders accept as any other tensor; cuts inside the network carry fixed shapes plus the
+    int64 image-size side tensors the transform computed.
+    """
+
+    def __init__(self, score_threshold: float = 0.05) -> None:
+        self.score_threshold = score_threshold  # applied after the graph's own (a no-op where that is higher)
+
+    def feed(self, image: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float32) / np.float32(255)
+
+    def decode(self, outputs: Sequence[np.ndarray], width: int, height: int) -> Detections:
+        if len(outputs) != 3:
+            raise ValueError(f"expected outputs boxes, scores, labels; got {len(outputs)} outputs: not a graph with its "
+                             "post-processing inside")
+        boxes, scores, labels = outputs[0], outputs[1], outputs[2]
+        if boxes.ndim != 2 or boxes.shape[-1] != 4 or scores.shape != boxes.shape[:1] or labels.shape != scores.shape:
+            raise ValueError(f"expected outputs boxes (N, 4), scores (N,), labels (N,); got shapes {boxes.shape}, "
+                             f"{scores.shape}, {labels.shape}: not a graph with its post-processing inside")
+        keep = scores > self.score_threshold
+        boxes = boxes[keep].astype(np.float32)
+        # A cut after the NMS codes the boxes themselves; a lossy coder may move x1 below x0. Such a box is kept
+        # with zero width (height): zero area matches no ground truth, so it scores as the false positive it is.
+        boxes[:, 2:] = np.maximum(boxes[:, 2:], boxes[:, :2])
+        return Detections(boxes, scores[keep].astype(np.float32), labels[keep].astype(np.int64))
+
+
+@dataclass
+class Detector:
+    """An ONNX detector: its feed, how its outputs become boxes (``head``) and the category id of each network
+    label (``category_ids[k - 1]`` for label k; ``None``: the network's labels are the category ids)."""
+
+    name: str
+    onnx_path: Path
+    input_name: str
+    head: SsdHead | InGraphHead
+    category_ids: list[int] | None
+    origin: str
+    #: the detector whose part 1 (and cloud-only anchor) this one shares when only its part 2 was re-trained
+    #: (compression-augmented training, seed 002 §3.3); None for a model of its own
+    base_model: str | None = None
+    #: what the category ids are: ``shapes`` (harness.datasets.synthetic_shapes) or ``coco`` (COCO's 91 ids)
+    category_space: str = "shapes"
+    #: category id -> the data set's class id, for a data set with its own ids (SFU-HW-Objects); ids missing
+    #: from it are classes the data set does not annotate, whose detections are dropped. None: ids as they are
+    data_set_classes: dict[int, int] | None = None
+    _md5: str | None = field(default=None, repr=False)
+
+    def for_classes(self, classes: dict[int, int]) -> "Detector":
+        """The same model reporting the data set's class ids (see ``data_set_classes``)."""
+        from dataclasses import replace
+
+        return replace(self, data_set_classes=dict(classes))
+
+    def preprocess(self, image: np.ndarray) -> dict[str, np.ndarray]:
+        """uint8 HxWx3 RGB image -> input feed."""
+        return {self.input_name: self.head.feed(image)}
+
+    def detections(self, outputs: list[np.ndarray], image_id: int, width: int, height: int) -> list[dict]:
+        """Network outputs of one image -> COCO results rows."""
+        dets = self.head.decode(outputs, width, height)
+        labels = dets.labels if self.category_ids is None else \
+            np.asarray([self.category_ids[int(label) - 1] for label in dets.labels], dtype=np.int64)
+        if self.data_set_classes is not None:
+            keep = np.asarray([int(label) in self.data_set_classes for label in labels], dtype=bool)
+            labels = np.asarray([self.data_set_classes[int(label)] for label in labels[keep]], dtype=np.int64)
+            dets = Detections(dets.boxes[keep], dets.scores[keep], labels)
         return coco_result_rows(image_id, Detections(dets.boxes, dets.scores, labels))
 
     @property
@@ -93,7 +161,7 @@ def ssd_small_detector(onnx_path: Path, config: DefaultBoxesConfig = DefaultBoxe
                        category_ids: Sequence[int] = (1, 2, 3, 4, 5, 6), input_name: str = "image",
                        origin: str = "trained", name: str = "ssd_small", base_model: str | None = None) -> Detector:
     """An ssd_small-architecture ONNX file as a detector (the training script evaluates its exports this way)."""
-    return Detector(name, Path(onnx_path), input_name, config.fig_size, config, list(category_ids), origin,
+    return Detector(name, Path(onnx_path), input_name, SsdHead(config.fig_size, config), list(category_ids), origin,
                     base_model=base_model)
 
 
@@ -147,4 +215,34 @@ def user_ssd_resnet(data_dir: Path | None = None) -> Detector:
     import onnx
 
     graph_input = onnx.load(str(path), load_external_data=False).graph.input[0].name
-    return Detector("ssd_resnet", path, graph_input, 300, DBOXES300_COCO, COCO80_TO_91, origin="user-provided")
+    return Detector("ssd_resnet", path, graph_input, SsdHead(300, DBOXES300_COCO), COCO80_TO_91, origin="user-provided",
+                    category_space="coco")
+
+
+def retinanet_detector(onnx_path: Path, category_ids: Sequence[int] | None = None, input_name: str = "images",
+                       origin: str = "trained", name: str = "retinanet_small") -> Detector:
+    """A graph with its post-processing inside (boxes, scores, labels) as a detector; ``category_ids`` maps
+    network label k to ``category_ids[k - 1]``, None when the labels are the data set's category ids."""
+    return Detector(name, Path(onnx_path), input_name, InGraphHead(),
+                    None if category_ids is None else list(category_ids), origin)
+
+
+@DETECTORS.register("retinanet_small")
+def embedded_retinanet_small(data_dir: Path | None = None) -> Detector:
+    """The embedded RetinaNet trained by scripts/train_retinanet_small.py on the generated shapes data set; its
+    labels are the data set's category ids."""
+    onnx_path = model_path("retinanet_small")
+    return retinanet_detector(onnx_path, None, origin="shipped")
+
+
+@DETECTORS.register("retinanet")
+def user_retinanet(data_dir: Path | None = None) -> Detector:
+    """The user's retinanet.onnx exported by the 5G-MAG convert_model.py (seed 001 §10.3.8.1): torchvision's
+    retinanet_resnet50_fpn, whose labels are COCO's 91-id category ids."""
+    path = model_path("retinanet", data_dir)
+    import onnx
+
+    graph_input = onnx.load(str(path), load_external_data=False).graph.input[0].name
+    detector = retinanet_detector(path, None, graph_input, origin="user-provided", name="retinanet")
+    detector.category_space = "coco"
+    return detector

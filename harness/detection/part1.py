@@ -96,6 +96,7 @@ class Part1Runner:
         start = time.perf_counter()
         values = session.run(names, feed)
         seconds = time.perf_counter() - start
-        worst = max((float(np.max(np.abs(value - one_pass[name]), initial=0.0)) for name, value in zip(names, values)),
+        worst = max((float(np.max(np.abs(value.astype(np.float64) - one_pass[name].astype(np.float64)), initial=0.0))
+                     for name, value in zip(names, values)),
                     default=0.0)
         return seconds, worst

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 
 def export_tag() -> str:
@@ -34,7 +34,7 @@ def randomize_norm_layers(module: Any, seed: int) -> None:
                 layer.running_var.copy_(torch.rand(n, generator=generator) * 0.5 + 0.5)
 
 
-def export_legacy(module: Any, args: tuple, path: Path, **kwargs: Any) -> None:
+def export_legacy(module: Any, args: tuple, path: Path | BinaryIO, **kwargs: Any) -> None:
     """``torch.onnx.export`` with the TorchScript exporter (``dynamo=False``), as the seed's scripts used.
 
     Eval mode folds batch norm into the convolutions and gives names like
@@ -48,4 +48,4 @@ def export_legacy(module: Any, args: tuple, path: Path, **kwargs: Any) -> None:
     module.eval()
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(module, args, str(path), dynamo=False, do_constant_folding=True, **kwargs)
+        torch.onnx.export(module, args, path if hasattr(path, "write") else str(path), dynamo=False, do_constant_folding=True, **kwargs)

@@ -52,6 +52,22 @@ def squared_error(reference: np.ndarray, other: np.ndarray) -> tuple[float, floa
     return float(np.sum(diff * diff)), float(np.sum(ref * ref))
 
 
+def padded_squared_error(reference: np.ndarray, other: np.ndarray) -> tuple[float, float]:
+    """:func:`squared_error` of two outputs whose first axis may differ in length (a graph with its own NMS keeps
+    as many detections as survive, sorted by score): the shorter is zero-padded to the longer along that axis,
+    so a missing detection costs its reference energy and a spurious one its own; equal shapes are unchanged."""
+    reference, other = np.asarray(reference), np.asarray(other)
+    if reference.shape == other.shape or reference.ndim != other.ndim or reference.ndim == 0 \
+            or reference.shape[1:] != other.shape[1:]:
+        return squared_error(reference, other)
+    length = max(reference.shape[0], other.shape[0])
+
+    def pad(array: np.ndarray) -> np.ndarray:
+        return np.pad(array.astype(np.float64), [(0, length - array.shape[0])] + [(0, 0)] * (array.ndim - 1))
+
+    return squared_error(pad(reference), pad(other))
+
+
 def nmse(error_sq: float, reference_sq: float) -> float:
     """Normalised MSE from the sums of :func:`squared_error`; 0 when both are 0, inf for error on silence."""
     if reference_sq == 0.0:
