@@ -70,6 +70,12 @@ class CellResult:
     coded_bytes_per_image: list[int] = field(default_factory=list)  # in dataset order
     part1_sha256: str = ""  # over the images in dataset order
     part2_input_sha256: str = ""
+    output_nmse_per_image: list[float] = field(default_factory=list)  # split vs unsplit, in dataset order
+
+    def fraction_below(self, bound: float) -> float:
+        """Fraction of the images whose split-vs-unsplit output NMSE is below ``bound`` (seed 001 §10.3.9.1)."""
+        values = self.output_nmse_per_image
+        return sum(1 for value in values if value < bound) / len(values) if values else float("nan")
 
     @property
     def compress_ratio(self) -> float:
@@ -100,6 +106,7 @@ class MergedImages:
     part2_time: float
     part1_sha256: str = ""
     part2_input_sha256: str = ""
+    output_nmse_per_image: list[float] = field(default_factory=list)
 
 
 def merge_images(split: int, coder: str, order: Sequence[int], partials: Sequence[CellPartial]) -> MergedImages:
@@ -137,4 +144,6 @@ def merge_images(split: int, coder: str, order: Sequence[int], partials: Sequenc
     return MergedImages(rows, raw, [image.coded_bytes for image in images], nmse(feat_err, feat_ref),
                         nmse(out_err, out_ref), enc, dec, part2,
                         combined_sha256([image.part1_sha256 for image in images]),
-                        combined_sha256([image.part2_input_sha256 for image in images]))
+                        combined_sha256([image.part2_input_sha256 for image in images]),
+                        [nmse(sum(e for e, _ in image.output_sq), sum(r for _, r in image.output_sq))
+                         for image in images])

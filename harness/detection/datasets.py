@@ -12,13 +12,20 @@ Registered in the data-set catalogue :data:`harness.datasets.DATASETS`, each a f
   is perfect). Its three files are where references/assets.yaml puts them under --data-dir
   (``coco_val2017_images``, ``coco_annotations_2017``, ``coco_selection_50``); the selection list is one image
   id per line, written by ``python -m harness select``.
+* ``sfu-<class>-<name>``: one SFU-HW-Objects sequence (seed 001 §2.1.1.1) as a detection set whose images are
+  its frames (image id = frame number + 1, decoded from the HEVC stream one at a time): the 18 sequences of the
+  seed's table from the real data set under --data-dir, and ``sfu-G-*``, the embedded generated sequences
+  (harness.datasets.sfu_generated). ``frames=(start, stop)`` and ``stride=N`` select frames; ``category_map``
+  converts a detector's category ids to the sequence's class ids.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -129,3 +136,113 @@ def embedded_shapes50_selected(data_dir: Path | None = None) -> DetectionDataset
                            "scripts/train_ssd_small.py --export-only --select-perfect-from POOL") from None
     root = eval_set(indices=indices)  # the one cache entry of this selection (the training script uses it too)
     return coco_folder_dataset("shapes50_selected", root / INSTANCES_JSON, root / IMAGES_DIR, origin="generated")
+
+
+@dataclass
+class SfuSequenceDataset(DetectionDataset):
+    """The frames of one SFU-HW-Objects sequence (or a selection of them) with their ground truth."""
+
+    video: Path = field(default=Path())
+    info: Any = None  # harness.datasets.sfu_hw_objects.SequenceInfo
+    frames: tuple[int, ...] = ()
+    _reader: Any = field(default=None, repr=False)
+
+    def image_ids(self) -> list[int]:
+        return [frame + 1 for frame in self.frames]
+
+    def read_image(self, image_id: int) -> np.ndarray:
+        from harness.datasets.sfu_hw_objects import FrameReader
+
+        if self._reader is None:
+            self._reader = FrameReader(self.video, self.info)
+        return self._reader.read(image_id - 1)
+
+    def image_size(self, image_id: int) -> tuple[int, int]:
+        return self.info.width, self.info.height
+
+    def fingerprint(self) -> str:
+        """md5 of the selection, the ground truth and the video's bytes."""
+        if self._fingerprint is None:
+            digest = hashlib.md5(json.dumps([list(self.frames), self.ground_truth.to_coco_dict()], sort_keys=True).encode())
+            with open(self.video, "rb") as handle:
+                while chunk := handle.read(1 << 20):
+                    digest.update(chunk)
+            self._fingerprint = digest.hexdigest()
+        return self._fingerprint
+
+    def category_map(self, space: str) -> dict[int, int]:
+        """Detector category id -> the sequence's class id, for a detector whose ids are in ``space``: ``shapes``
+        (harness.datasets.synthetic_shapes, through the generated table's shape_classes) or ``coco`` (COCO's
+        91-id category ids, whose 0-based 80-class index is the SFU class id). Ids missing from the map are
+        classes the data set does not annotate: their detections are dropped, as seed 001 §2.1.1.1 asks
+        ("results converted into the above format prior to evaluation")."""
+        from harness.datasets.sfu_hw_objects import SFU_CLASSES, sequence_table
+        from harness.datasets.synthetic_shapes import CATEGORIES
+
+        if space == "shapes":
+            by_name = sequence_table()["shape_classes"]
+            return {c["id"]: int(by_name[c["name"]]) for c in CATEGORIES if c["name"] in by_name}
+        if space == "coco":
+            from harness.detection.detectors import COCO80_TO_91
+
+            return {coco91: index for index, coco91 in enumerate(COCO80_TO_91) if index in SFU_CLASSES}
+        raise ValueError(f"unknown category space {space!r}: use 'shapes' or 'coco'")
+
+
+def select_frames(count: int, frames: tuple[int | None, int | None] | None = None, stride: int = 1) -> tuple[int, ...]:
+    """Frame numbers ``start:stop:stride`` of a ``count``-frame sequence (Python slice rules, bounds checked)."""
+    start, stop = frames or (None, None)
+    if stride < 1:
+        raise ValueError(f"frame stride must be a positive integer, got {stride}")
+    for bound in (start, stop):
+        if bound is not None and not 0 <= bound <= count:
+            raise ValueError(f"frame bound {bound} is outside 0..{count} (the sequence has {count} frames)")
+    chosen = tuple(range(count))[slice(start, stop, stride)]
+    if not chosen:
+        raise ValueError(f"frames {start}:{stop}:{stride} select no frame of a {count}-frame sequence")
+    return chosen
+
+
+def sfu_sequence(root: Path, info: Any, origin: str, frames: tuple[int | None, int | None] | None = None,
+                 stride: int = 1) -> SfuSequenceDataset:
+    """One sequence under an extracted SFU-HW-Objects folder (``root``), checked against the sequence table."""
+    from harness.datasets.sfu_hw_objects import check_sequence, locate_sequence, read_sequence
+
+    video, annotations = locate_sequence(root, info)
+    check_sequence(video, annotations / "ground-truth", info)
+    chosen = select_frames(info.frames, frames, stride)
+    coco = read_sequence(annotations, info.width, info.height)
+    wanted = {frame + 1 for frame in chosen}
+    # a frame without an annotation file has no object: it is an image of the set all the same
+    coco["images"] = [{"id": i, "file_name": f"{i - 1:03d}.txt", "width": info.width, "height": info.height}
+                      for i in sorted(wanted)]
+    coco["annotations"] = [a for a in coco["annotations"] if a["image_id"] in wanted]
+    truth = parse_ground_truth(coco, f"SFU-HW-Objects {info.key}")
+    return SfuSequenceDataset(f"sfu-{info.key}", truth, {}, origin, video=video, info=info, frames=chosen)
+
+
+def _real_sequence(key: str, data_dir: Path | None = None, frames: Any = None, stride: int = 1) -> SfuSequenceDataset:
+    from harness.datasets.sfu_hw_objects import sequence_table
+
+    root = require_asset("sfu_hw_objects", data_dir)
+    return sfu_sequence(root, sequence_table()["sequences"][key], "user-provided", frames, stride)
+
+
+def _generated_sequence(key: str, data_dir: Path | None = None, frames: Any = None, stride: int = 1) -> SfuSequenceDataset:
+    from harness.datasets.sfu_generated import generated_root
+    from harness.datasets.sfu_hw_objects import sequence_table
+
+    return sfu_sequence(generated_root(), sequence_table()["generated"][key], "generated", frames, stride)
+
+
+def _register_sfu() -> None:
+    from harness.datasets.sfu_hw_objects import sequence_table
+
+    table = sequence_table()
+    for key in table["sequences"]:
+        DATASETS.register(f"sfu-{key}")(partial(_real_sequence, key))
+    for key in table["generated"]:
+        DATASETS.register(f"sfu-{key}")(partial(_generated_sequence, key))
+
+
+_register_sfu()

@@ -35,7 +35,7 @@ from harness.metrics import score_headlines
 from harness.metrics.coco_data import GroundTruth, parse_detections
 from harness.runtime import execution_fingerprint, make_session
 from harness.split import SplitPlanner, load_model, split_model
-from harness.split.verify import squared_error, tensors_sha256
+from harness.split.verify import padded_squared_error, squared_error, tensors_sha256
 
 __all__ = ["CellPartial", "CellResult", "OPTIMIZATION", "Part1Shard", "SplitDetectionPipeline", "score_rows"]
 
@@ -47,9 +47,12 @@ FEATURE_CODE = ("harness.split", "harness.detection", "harness.runtime")
 def score_rows(ground_truth: GroundTruth, rows: list[dict]) -> dict[str, Any]:
     """COCO results rows scored in every registered metric style: each style's headline figures in percent
     (calc_map, voc, COCO AP/AP50: one unit everywhere, harness.metrics.declare_headlines), plus ``coco``,
-    pycocotools' own statistics (fractions, as the library gives them) and calc_map's per-class table."""
+    pycocotools' own statistics (fractions, as the library gives them) and the per-class tables of calc_map
+    (percent) and of pycocotools (AP per category, fractions)."""
     figures, reports = score_headlines(ground_truth, parse_detections(rows, ground_truth, "pipeline detections"))
-    return {**figures, "coco": reports["coco"], "per_class_calc_map": reports["calc_map"]["per_class"]}
+    coco = {k: v for k, v in reports["coco"].items() if k != "per_class"}
+    return {**figures, "coco": coco, "per_class_calc_map": reports["calc_map"]["per_class"],
+            "per_class_coco": reports["coco"]["per_class"]}
 
 
 class SplitDetectionPipeline:
@@ -69,6 +72,11 @@ class SplitDetectionPipeline:
         recipe_id = hashlib.md5("|".join(recipe).encode()).hexdigest()[:12]
         self.cache_key = (f"features/{detector.name}-{detector.md5[:12]}/{dataset.name}-"
                           f"{dataset.fingerprint()[:12]}-{device}-{recipe_id}-{STORE_VERSION}")
+
+    @property
+    def planner(self) -> SplitPlanner:
+        """The split planner of the detector's graph (its nodes, in the order split indices count them)."""
+        return self._planner
 
     # --- part 1, once --------------------------------------------------------------------------------
     def part1_images(self, image_ids: Sequence[int]) -> Part1Shard:
@@ -201,7 +209,7 @@ class SplitDetectionPipeline:
             image_id=image_id, rows=self.detector.detections(outputs, image_id, width, height),
             raw_bytes=sum(int(v.nbytes) for v in tensors.values()), coded_bytes=len(bitstream),
             feature_sq=[squared_error(value, decoded[name]) for name, value in tensors.items()],
-            output_sq=[squared_error(want, got) for got, want in zip(outputs, anchor)],
+            output_sq=[padded_squared_error(want, got) for got, want in zip(outputs, anchor)],
             enc_time=enc_time, dec_time=dec_time, part2_time=part2_time, part1_sha256=tensors_sha256(tensors),
             part2_input_sha256=tensors_sha256(decoded))
 
@@ -226,7 +234,7 @@ class SplitDetectionPipeline:
             part2_time=merged.part2_time,
             metrics_time=metrics_time, detections=merged.rows, images=len(order),
             coded_bytes_per_image=merged.coded_bytes, part1_sha256=merged.part1_sha256,
-            part2_input_sha256=merged.part2_input_sha256)
+            part2_input_sha256=merged.part2_input_sha256, output_nmse_per_image=merged.output_nmse_per_image)
 
     def run_cell(self, split: int, coder_spec: str) -> CellResult:
         """One cell on every image: ``reduce_cell(run_images(all images))``."""

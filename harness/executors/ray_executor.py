@@ -121,7 +121,7 @@ class RayExecutor(Executor):
     # --- planning ----------------------------------------------------------------------------------------
     def plan(self, scenario: Scenario, cells: Sequence[Cell]) -> None:
         if isinstance(scenario, ShardedScenario):
-            self._ensure(scenario, cells)
+            self._ensure(scenario, [cell for cell in cells if scenario.is_sharded(cell)])
 
     def _ensure(self, scenario: Scenario, cells: Sequence[Cell]) -> None:
         """Submit a task per shard for the cells not yet planned whose partials are not stored."""
@@ -216,7 +216,7 @@ class RayExecutor(Executor):
 
     # --- outcomes --------------------------------------------------------------------------------------
     def outcome(self, scenario: Scenario, cell: Cell) -> CellOutcome:
-        if not isinstance(scenario, ShardedScenario):
+        if not isinstance(scenario, ShardedScenario) or not scenario.is_sharded(cell):
             return scenario.run_cell(cell)
         if cell.id not in self._outcomes:
             partials = self._partials(scenario, cell)

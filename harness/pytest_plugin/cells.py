@@ -40,7 +40,8 @@ SCENARIOS_KEY = pytest.StashKey[dict]()
 def run_context(config: pytest.Config) -> RunContext:
     data_dir = config.getoption("--data-dir")
     return RunContext(data_dir=data_dir.resolve() if data_dir else None, devices=tuple(devices_for(config)),
-                      results_dir=config.getoption("--results-dir"))
+                      results_dir=config.getoption("--results-dir"), frames=config.getoption("--frames"),
+                      frame_stride=config.getoption("--frame-stride"))
 
 
 def scenario_instance(config: pytest.Config, name: str) -> Scenario:

@@ -121,6 +121,17 @@ class RunContext:
     data_dir: Path | None = None
     devices: tuple[str, ...] = ("cpu",)
     results_dir: Path = Path("results")
+    #: frames of video sequences to run (start, stop), Python slice bounds; None: every frame
+    frames: tuple[int | None, int | None] | None = None
+    frame_stride: int = 1  # every Nth frame of the selection
+
+    @property
+    def frame_selection(self) -> str | None:
+        """``start:stop:stride`` when frames are selected, None for whole sequences."""
+        if self.frames is None and self.frame_stride == 1:
+            return None
+        start, stop = self.frames or (None, None)
+        return f"{'' if start is None else start}:{'' if stop is None else stop}:{self.frame_stride}"
 
 
 class Scenario(ABC):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from harness.files import atomic_write_text
 from harness.metrics import headlines
@@ -32,8 +32,9 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.=-]+", "_", name)
 
 
-def keep_predictions(results_dir: Path, cell: Cell, rows: list[dict]) -> None:
-    """Detections of a cell as COCO JSON and as per-frame text (<label> <confidence> <x> <y> <w> <h>)."""
+def keep_predictions(results_dir: Path, cell: Cell, rows: list[dict], name_of: Callable[[int], str] = str) -> None:
+    """Detections of a cell as COCO JSON and as per-frame text (<label> <confidence> <x> <y> <w> <h>), one file
+    per image named ``name_of(image id)``."""
     from harness.metrics.frame_text import FramePrediction, write_frame_predictions
 
     folder = results_dir / "predictions" / _safe(f"{cell['model_name']}-{cell['data_set_name']}-{cell['device']}")
@@ -43,4 +44,4 @@ def keep_predictions(results_dir: Path, cell: Cell, rows: list[dict]) -> None:
     for row in rows:
         frames.setdefault(row["image_id"], []).append(FramePrediction(row["category_id"], row["score"], *row["bbox"]))
     for image_id, predictions in frames.items():
-        write_frame_predictions(folder / _safe(name) / f"{image_id}.txt", predictions)
+        write_frame_predictions(folder / _safe(name) / f"{name_of(image_id)}.txt", predictions)

@@ -1,13 +1,22 @@
-"""Scenario ``retinanet`` (marker ``retinanet``): torchvision's RetinaNet ResNet-50 FPN graph at seed 000's split
-points and at the 5G-MAG scripts' FPN cut (seed 000; seed 001 §10.3.8.1, §10.3.9.1, table 10.3.3-1).
+"""Scenario ``retinanet`` (marker ``retinanet``): RetinaNet at seed 000's split points and at the 5G-MAG scripts'
+FPN cut (seed 000; seed 001 §10.3.8.1, §10.3.9.1, table 10.3.3-1), in two families of cells.
 
-Cells of the structure family (harness.scenarios.graph_structure) plus ``fpn``: the cut right after the p6
+**Accuracy** (:class:`RetinaNetScenario`, the detection matrix of harness.scenarios.ssd): detector x data set x
+(the unsplit anchor, then split x coder), gated on calc_map, VOC, COCO and the coded sizes. The ``split`` axis
+holds seed 000's split indices of the 2248-node ResNet-50 graph, placed on another graph at the same relative
+position (``round(index * nodes / 2248)``: the exact index on the user's retinanet.onnx, node 78 of 1751 for
+the embedded retinanet_small), and ``fpn``, the cut after p6; the node each cell cut before is in the
+``split_node_index`` and ``split_node`` columns (every detection cell has the graph's ``graph_nodes``). Both detectors keep their post-processing inside the graph
+(harness.detection.detectors.InGraphHead), so cuts in the transform carry the normalised image and
+int64 size scalars, cuts in the heads carry per-level maps, and cuts after the top-k and NMS carry
+data-dependent shapes; every coder codes the floating tensors and carries the integer ones exactly.
+
+**Structure** (:class:`RetinaNetStructure`), cells of the structure family (harness.scenarios.graph_structure) plus ``fpn``: the cut right after the p6
 convolution (seed Figure 10.3.8.1-2; p7 is computed from p6 in part 2), measured on one SFU-HW-Objects class A
 frame (2560x1600) in one pass of the full model. Independent checks: the four FPN maps of seed table 10.3.3-1
 (256x100x160, 256x50x80, 256x25x40, 256x13x20), "about 22MB" per image, side inputs that carry image sizes
 only (int64 vectors), 53 + 8 + 50 convolutions and torchvision's own parameter count. The built model is gated
-against references/expected_metrics.json (key ``retinanet``). The scenario is where RetinaNet's accuracy cells
-will land.
+against references/expected_metrics.json (key ``retinanet``).
 """
 from __future__ import annotations
 
@@ -17,8 +26,9 @@ from typing import Any
 import numpy as np
 
 from harness.scenarios import SCENARIOS
-from harness.scenarios.base import Cell, CellOutcome
+from harness.scenarios.base import Cell, CellOutcome, RunContext
 from harness.scenarios.graph_structure import GraphStructureScenario
+from harness.scenarios.ssd import SsdScenario
 
 FRAME_HW = (1600, 2560)  # SFU-HW-Objects class A
 SEED_FPN = {"0": (256, 100, 160), "1": (256, 50, 80), "2": (256, 25, 40), "p6": (256, 13, 20)}
@@ -29,6 +39,8 @@ FPN_PRODUCER = {  # torchvision FPN output level -> the node that produces it
 }
 EXPECTED_CONVS = 53 + 8 + 2 * 5 * 5  # ResNet-50, FPN 3 inner + 3 layer + p6 + p7, heads 2 x (4 + 1) x 5 levels
 SEED_FPN_MB = 22  # seed: "the intermediate data is about 22MB of size per image"
+SEED_NODES = 2248  # seed 000: RetinaNet-ResNet50-FPN's node count, the scale of its split indices
+FPN_CUT = "fpn"
 
 
 def fpn_nodes(planner: Any) -> dict[str, int]:
@@ -42,7 +54,11 @@ def fpn_nodes(planner: Any) -> dict[str, int]:
     return found
 
 
-@SCENARIOS.register("retinanet")
+def seed_position_index(seed_index: int, nodes: int) -> int:
+    """The node index of ``nodes`` at the relative position of seed 000's index on its 2248-node graph."""
+    return min(nodes - 1, max(1, round(seed_index * nodes / SEED_NODES)))
+
+
 class RetinaNetStructure(GraphStructureScenario):
     description = "RetinaNet ResNet-50 FPN graph structure at seed 000's split points and the FPN cut (seed 001 §10.3.8.1)"
     checks = ("model", "fpn")
@@ -123,3 +139,78 @@ class RetinaNetStructure(GraphStructureScenario):
         side = [n for n, a in cut.items() if not (a.dtype == np.float32 and a.ndim == 4)]
         assert len(cut) - len(side) == 4 and plan.raw_inputs == ()
         assert all(cut[n].dtype == np.int64 and cut[n].size <= 4 for n in side), {n: cut[n].shape for n in side}
+
+
+class SeedSplits:
+    """Split labels of a RetinaNet detection matrix (mixed into :class:`SsdScenario`): seed 000's indices of the
+    2248-node graph, placed at the same relative position of the detector's graph, and ``fpn``, the cut after
+    p6; the node each cell cut before goes to the ``split_node_index`` and ``split_node`` columns."""
+
+    def split_label(self, value: Any) -> Any:
+        if value == FPN_CUT:
+            return FPN_CUT
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < SEED_NODES:
+            raise ValueError(f"matrix/{self.name}.yaml: split {value!r} must be a seed 000 index in 1..{SEED_NODES - 1} "
+                             f"or {FPN_CUT!r}")
+        return value
+
+    def split_indices(self, detector: Any, labels: Any) -> dict[Any, int]:
+        from harness.split import SplitPlanner
+
+        planner = SplitPlanner(str(detector.onnx_path))
+        nodes = len(planner.nodes)
+        return {label: fpn_nodes(planner)["p6"] + 1 if label == FPN_CUT else seed_position_index(label, nodes)
+                for label in labels}
+
+    def outcome(self, cell: Cell, result: Any, anchor: dict[str, Any]) -> CellOutcome:
+        outcome = super().outcome(cell, result, anchor)
+        index = self.split_index(cell)
+        pipeline = self.pipeline(cell["model_name"], cell["data_set_name"], cell["device"])
+        node = pipeline.planner.nodes[index]
+        outcome.columns.update(split_node_index=index, split_node=node.name or node.op_type)
+        return outcome
+
+
+@SCENARIOS.register("retinanet")
+class RetinaNetScenario(SeedSplits, SsdScenario):
+    """The accuracy matrix (the detection matrix of ``ssd``, seed positions as split labels) plus the structure
+    cells of :class:`RetinaNetStructure`, one scenario with one marker."""
+
+    description = "RetinaNet split inference at seed 000's split points and the FPN cut: accuracy and graph structure"
+    metrics = (*SsdScenario.metrics, *RetinaNetStructure.metrics)
+    matrix_keys = {
+        **RetinaNetStructure.matrix_keys, **SsdScenario.matrix_keys,
+        "splits": "seed 000 split indices of the 2248-node RetinaNet: the structure cells cut the built model at "
+                  "them; an accuracy entry's splits (these and 'fpn') are placed at the same relative position",
+    }
+    required_matrix_keys = (*RetinaNetStructure.required_matrix_keys, *SsdScenario.required_matrix_keys)
+
+    def __init__(self, matrix: Any, context: RunContext) -> None:
+        super().__init__(matrix, context)
+        self.structure = RetinaNetStructure(matrix, context)
+        self.structure.name = self.name
+
+    @staticmethod
+    def is_accuracy(cell: Cell) -> bool:
+        return cell.get("coder_name") is not None
+
+    def cells(self) -> list[Cell]:
+        return [*self.structure.cells(), *super().cells()]
+
+    def is_sharded(self, cell: Cell) -> bool:
+        return self.is_accuracy(cell)
+
+    def missing_reason(self, cell: Cell) -> str | None:
+        return super().missing_reason(cell) if self.is_accuracy(cell) else self.structure.missing_reason(cell)
+
+    def run_cell(self, cell: Cell) -> CellOutcome:
+        return super().run_cell(cell) if self.is_accuracy(cell) else self.structure.run_cell(cell)
+
+    def check_cell(self, cell: Cell, outcome: CellOutcome) -> None:
+        if self.is_accuracy(cell):
+            super().check_cell(cell, outcome)
+        else:
+            self.structure.check_cell(cell, outcome)
+
+    def sizes_follow_inference(self, cell: Cell) -> bool:
+        return self.is_accuracy(cell) and super().sizes_follow_inference(cell)

@@ -37,6 +37,11 @@ class ShardedScenario(ABC):
     #: scenario's own module is always added). Default: the whole suite, the safe choice.
     shard_code: ClassVar[tuple[str, ...]] = ("harness",)
 
+    def is_sharded(self, cell: Cell) -> bool:
+        """Whether ``cell`` runs in shards (a scenario mixing shardable cells with cheap whole-model checks runs
+        those locally); default: every cell."""
+        return True
+
     def shard_group(self, cell: Cell) -> str:
         """Cells of one group share their units and one part-1 pass (default: the whole matrix is one group)."""
         return "all"

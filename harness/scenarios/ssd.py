@@ -8,7 +8,9 @@ as JSON and as the per-frame text of seed 001 §2.1.1.1.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
+
+import numpy as np
 
 from harness.coders import make_coder
 from harness.runtime import on_reference_platform
@@ -18,6 +20,8 @@ from harness.scenarios.detection_outputs import DETECTION_ACCURACY, accuracy, ac
 from harness.scenarios.ssd_shards import SsdShards
 # seed 001 §10.3.9.1: split vs unsplit NMSE below 1e-5 (RetinaNet, 99.25 % of frames) across platforms
 SPLIT_NMSE_BOUND = 1e-5
+# the column of that figure: the fraction of images (frames) whose output NMSE is below the bound
+NMSE_FRAMES_COLUMN = "nmse_frames_below_1e-5"
 
 
 @SCENARIOS.register("ssd")
@@ -30,9 +34,10 @@ class SsdScenario(SsdShards, Scenario):  # SsdShards: the hooks that let --execu
         Metric("kbpi", "kbit/image", gates=False),
     )
     matrix_keys = {
-        "detectors": "list of {detector, dataset[, splits][, coders]}: embedded default first, real assets with "
-                     "--data-dir; an entry's own splits/coders replace the sweep's (a fine-tuned part 2 is tested "
-                     "where it was trained)",
+        "detectors": "list of {detector, dataset[, splits][, coders][, slow_splits]}: embedded default first, "
+                     "real assets with --data-dir; an entry's own splits/coders replace the sweep's (a fine-tuned "
+                     "part 2 is tested where it was trained); its cells at slow_splits are marked slow (the "
+                     "nightly job's), the others keep every coder's path in the default run",
         "splits": "split indices; a split cuts BEFORE graph.node[index]",
         "coders": "coder specs of the sweep",
         "metric": "the accuracy metric named in results rows (calc_map, as seed 000)",
@@ -43,20 +48,50 @@ class SsdScenario(SsdShards, Scenario):  # SsdShards: the hooks that let --execu
         super().__init__(matrix, context)
         if matrix["metric"] not in self.gating_metrics():
             raise ValueError(f"matrix/ssd.yaml: metric {matrix['metric']!r} is not one of {self.gating_metrics()}")
-        self.splits = [int(s) for s in matrix["splits"]]
+        self.splits = [self.split_label(s) for s in matrix["splits"]]
         self.coders = [make_coder(spec).spec for spec in matrix["coders"]]
         self.sweeps = {(entry["detector"], entry["dataset"]): self._sweep(entry) for entry in matrix["detectors"]}
+        self.slow_splits = {(entry["detector"], entry["dataset"]): self._slow_splits(entry)
+                            for entry in matrix["detectors"]}
         self._pipelines: dict[tuple[str, str, str], Any] = {}
+        self._split_of_label: dict[tuple[str, str, str], dict[Any, int]] = {}
 
     def _sweep(self, entry: Mapping[str, Any]) -> tuple[list[int], list[str]]:
         """(splits, coder specs) of one detectors entry: its own where given, else the sweep's."""
-        allowed = {"detector", "dataset", "splits", "coders"}
+        allowed = {"detector", "dataset", "splits", "coders", "slow_splits"}
         if not isinstance(entry, Mapping) or not {"detector", "dataset"} <= set(entry) or set(entry) - allowed:
             raise ValueError(f"matrix/ssd.yaml: detectors entry {entry!r} must be a mapping with detector and "
                              f"dataset, optionally splits and coders (allowed keys: {', '.join(sorted(allowed))})")
-        splits = [int(s) for s in entry["splits"]] if "splits" in entry else self.splits
+        splits = [self.split_label(s) for s in entry["splits"]] if "splits" in entry else self.splits
         coders = [make_coder(spec).spec for spec in entry["coders"]] if "coders" in entry else self.coders
         return splits, coders
+
+    def _slow_splits(self, entry: Mapping[str, Any]) -> set[Any]:
+        """The split labels whose cells are marked slow; at least one split stays in the default run, so every
+        coder's code path is exercised there."""
+        splits, _ = self._sweep(entry)
+        slow = {self.split_label(s) for s in entry.get("slow_splits", [])}
+        where = f"matrix/{self.name}.yaml: detectors entry {entry['detector']}/{entry['dataset']}"
+        if slow - set(splits):
+            raise ValueError(f"{where}: slow_splits {sorted(map(str, slow - set(splits)))} are not among its splits "
+                             f"{[str(s) for s in splits]}")
+        if splits and slow >= set(splits):
+            raise ValueError(f"{where}: slow_splits names every split; leave at least one in the default run")
+        return slow
+
+    def split_label(self, value: Any) -> Any:
+        """A matrix split value as the cells' ``split`` axis: here a node index (cut before graph.node[index])."""
+        return int(value)
+
+    def split_indices(self, detector: Any, labels: Sequence[Any]) -> dict[Any, int]:
+        """The node index each split label cuts before on ``detector``'s graph (here the labels are indices)."""
+        return {label: int(label) for label in labels}
+
+    def split_index(self, cell: Cell) -> int:
+        """The node index the pipeline cuts the cell's model before."""
+        key = (cell["model_name"], cell["data_set_name"], cell["device"])
+        self.pipeline(*key)
+        return self._split_of_label[key][cell["split"]]
 
     def cells(self) -> list[Cell]:
         cells = []
@@ -65,7 +100,9 @@ class SsdScenario(SsdShards, Scenario):  # SsdShards: the hooks that let --execu
             for device in self.context.devices:
                 head = (("model_name", entry["detector"]), ("data_set_name", entry["dataset"]), ("device", device))
                 cells.append(Cell(self.name, head + (("coder_name", ANCHOR),)))
-                cells += [Cell(self.name, head + (("split", split), ("coder_name", coder)))
+                slow = self.slow_splits[(entry["detector"], entry["dataset"])]
+                cells += [Cell(self.name, head + (("split", split), ("coder_name", coder)),
+                               ("slow",) if split in slow else ())
                           for split in splits for coder in coders]
         return cells
 
@@ -79,10 +116,18 @@ class SsdScenario(SsdShards, Scenario):  # SsdShards: the hooks that let --execu
         key = (detector_name, dataset_name, device)
         if key not in self._pipelines:
             detector = DETECTORS.get(detector_name)(self.context.data_dir)
-            dataset = DATASETS.get(dataset_name)(self.context.data_dir)
-            splits, _ = self.sweeps[(detector_name, dataset_name)]
-            self._pipelines[key] = SplitDetectionPipeline(detector, dataset, splits, device)
+            dataset = self.make_dataset(DATASETS.get(dataset_name))
+            if hasattr(dataset, "category_map"):  # a data set with class ids of its own (SFU-HW-Objects)
+                detector = detector.for_classes(dataset.category_map(detector.category_space))
+            labels, _ = self.sweeps[(detector_name, dataset_name)]
+            indices = self.split_indices(detector, labels)
+            self._pipelines[key] = SplitDetectionPipeline(detector, dataset, sorted(set(indices.values())), device)
+            self._split_of_label[key] = indices
         return self._pipelines[key]
+
+    def make_dataset(self, factory: Any) -> Any:
+        """The data set of a matrix entry from its catalogue factory."""
+        return factory(self.context.data_dir)
 
     def missing_reason(self, cell: Cell) -> str | None:
         from harness.detection.detectors import AssetMissing
@@ -98,11 +143,15 @@ class SsdScenario(SsdShards, Scenario):  # SsdShards: the hooks that let --execu
         pipeline = self.pipeline(cell["model_name"], cell["data_set_name"], cell["device"])
         anchor = pipeline.anchor_metrics()
         if cell["coder_name"] == ANCHOR:
-            keep_predictions(self.context.results_dir, cell, pipeline.anchor_detections())
+            keep_predictions(self.context.results_dir, cell, pipeline.anchor_detections(), self.prediction_name)
             return self.anchor_outcome(anchor, pipeline.meta()["anchor_time"], cell)
-        result = pipeline.run_cell(cell["split"], cell["coder_name"])
-        keep_predictions(self.context.results_dir, cell, result.detections)
+        result = pipeline.run_cell(self.split_index(cell), cell["coder_name"])
+        keep_predictions(self.context.results_dir, cell, result.detections, self.prediction_name)
         return self.outcome(cell, result, anchor)
+
+    def prediction_name(self, image_id: int) -> str:
+        """The file name (no suffix) of an image's per-frame prediction text."""
+        return str(image_id)
 
     def lineage_columns(self, cell: Cell) -> dict[str, str]:
         """``base_model`` on rows of a detector whose part 2 was re-trained from another's (the report joins
@@ -126,10 +175,13 @@ class SsdScenario(SsdShards, Scenario):  # SsdShards: the hooks that let --execu
                    "anc_size": result.uncompressed_bytes, "rec_size": result.compressed_bytes,
                    "compress_ratio": result.compress_ratio, "kbpi": result.kbpi,
                    "feature_nmse": result.feature_nmse, "output_nmse": result.output_nmse,
+                   NMSE_FRAMES_COLUMN: result.fraction_below(SPLIT_NMSE_BOUND),
                    "enc_time": result.enc_time, "dec_time": result.dec_time, "part1_time": result.part1_time,
                    "part2_time": result.part2_time, "metrics_time": result.metrics_time,
                    "rec_eval_time": result.part2_time, "part1_sha256": result.part1_sha256,
-                   "part2_input_sha256": result.part2_input_sha256, **self.lineage_columns(cell)}
+                   "part2_input_sha256": result.part2_input_sha256, **self.lineage_columns(cell),
+                   "graph_nodes": len(self.pipeline(cell["model_name"], cell["data_set_name"],
+                                                    cell["device"]).planner.nodes)}
         if hasattr(result, "kbpi_std"):
             measured["kbpi_std"] = columns["kbpi_std"] = result.kbpi_std
         return CellOutcome(measured, columns)
@@ -142,11 +194,13 @@ class SsdScenario(SsdShards, Scenario):  # SsdShards: the hooks that let --execu
 
         pipeline = self.pipeline(cell["model_name"], cell["data_set_name"], cell["device"])
         def qlayer_round_trip(value: Any) -> Any:
+            if not np.issubdtype(value.dtype, np.floating):
+                return value  # integer and boolean side tensors are carried exactly (harness.coders.base)
             lo, hi, q = quantise(value, bits)
             return dequantise(q, lo, hi, bits)
 
         order = pipeline.dataset.image_ids()
-        features = pipeline.features(cell["split"])
+        features = pipeline.features(self.split_index(cell))
         expected = combined_sha256([tensors_sha256({name: qlayer_round_trip(value) for name, value in
                                                     features[image_id].items()}) for image_id in order])
         assert outcome.columns["part2_input_sha256"] == expected, \

@@ -50,8 +50,9 @@ class SsdShards(ShardedScenario):
                 partials[cell.id] = {"rows": [part1.anchor_rows[i] for i in units],
                                      "seconds": [part1.anchor_seconds[i] for i in units]}
             else:
-                partials[cell.id] = {"cell": pipeline.run_images(cell["split"], cell["coder_name"], units, part1),
-                                     "part1_seconds": [part1.part1_seconds[cell["split"]][i] for i in units]}
+                split = self.split_index(cell)
+                partials[cell.id] = {"cell": pipeline.run_images(split, cell["coder_name"], units, part1),
+                                     "part1_seconds": [part1.part1_seconds[split][i] for i in units]}
         return partials
 
     def reduce(self, cell: Cell, partials: Sequence[Any], outcome_of: OutcomeOf) -> CellOutcome:
@@ -61,7 +62,7 @@ class SsdShards(ShardedScenario):
         if cell["coder_name"] == ANCHOR:
             rows = [row for partial in partials for image_rows in partial["rows"] for row in image_rows]
             anchor = pipeline.score(rows)
-            keep_predictions(self.context.results_dir, cell, rows)
+            keep_predictions(self.context.results_dir, cell, rows, self.prediction_name)
             # image by image in dataset order, as the local store build sums them
             seconds = ordered_sum(value for partial in partials for value in partial["seconds"])
             return self.anchor_outcome(anchor, seconds, cell)
@@ -69,6 +70,6 @@ class SsdShards(ShardedScenario):
                            + (("coder_name", ANCHOR),))
         anchor = outcome_of(anchor_cell).metrics
         part1_time = ordered_sum(value for partial in partials for value in partial["part1_seconds"])
-        result = pipeline.reduce_cell(cell["split"], cell["coder_name"], [p["cell"] for p in partials], part1_time)
-        keep_predictions(self.context.results_dir, cell, result.detections)
+        result = pipeline.reduce_cell(self.split_index(cell), cell["coder_name"], [p["cell"] for p in partials], part1_time)
+        keep_predictions(self.context.results_dir, cell, result.detections, self.prediction_name)
         return self.outcome(cell, result, anchor)

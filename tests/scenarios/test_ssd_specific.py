@@ -41,6 +41,19 @@ def test_an_entry_with_an_unknown_key_is_refused(ssd_scenario) -> None:
         SsdScenario(matrix, ssd_scenario.context)
 
 
+def test_slow_splits_mark_their_cells_and_keep_one_split_in_the_default_run(ssd_scenario) -> None:
+    from harness.scenarios.ssd import SsdScenario
+
+    entry = {"detector": "ssd_small", "dataset": "shapes50", "splits": [30, 90], "coders": ["raw", "fp16"]}
+    scenario = SsdScenario({**ssd_scenario.matrix, "detectors": [{**entry, "slow_splits": [30]}]},
+                           ssd_scenario.context)
+    marked = {(c["split"], c["coder_name"]): c.marks for c in scenario.cells() if c["coder_name"] != ANCHOR}
+    assert marked == {(30, "raw"): ("slow",), (30, "fp16"): ("slow",), (90, "raw"): (), (90, "fp16"): ()}
+    for slow, message in (([30, 90], "names every split"), ([50], r"slow_splits \['50'\] are not among")):
+        with pytest.raises(ValueError, match=message):
+            SsdScenario({**ssd_scenario.matrix, "detectors": [{**entry, "slow_splits": slow}]}, ssd_scenario.context)
+
+
 def test_one_pass_features_equal_part1(ssd_scenario, device, tolerances) -> None:
     for detector, dataset in detector_ids(ssd_scenario):
         reason = ssd_scenario.missing_reason(next(c for c in ssd_scenario.cells() if c["model_name"] == detector))
