@@ -1,0 +1,73 @@
+"""Seed 001 §9.4's table layout for the ``sfu`` scenario: a row per sequence, a column per object class, the
+anchor's AP per class, in calc_map style and in COCO style (pycocotools), one table per detector and device.
+
+Read from the anchor rows' ``per_class_calc_map`` / ``per_class_coco_AP`` columns (``name=AP`` pairs of the
+classes a sequence annotates, harness.scenarios.sfu); a class a sequence does not annotate is an empty cell.
+Each split x coder row carries the same two columns in the full table.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from harness.datasets.sfu_hw_objects import SFU_CLASSES
+from harness.report.figures import SECTIONS, Page
+from harness.report.markup import esc, fmt, note, table
+from harness.scenarios.base import ANCHOR
+
+SCENARIO = "sfu"
+# (per-class column, style, the all-classes column of the same style)
+STYLES = (("per_class_calc_map", "calc_map", "rec_perf"), ("per_class_coco_AP", "COCO AP", "map_coco_AP"))
+TEXT = ' class="t"'
+CLASS_ORDER = {name: rank for rank, name in enumerate(SFU_CLASSES.values())}  # the seed's 21-class id order
+
+
+def parse_per_class(text: Any) -> dict[str, float]:
+    """``"person=51.20;car=40.00"`` -> {"person": 51.2, "car": 40.0}; an unreadable pair is left out."""
+    values = {}
+    for pair in str(text or "").split(";"):
+        name, _, value = pair.partition("=")
+        try:
+            values[name.strip()] = float(value)
+        except ValueError:
+            continue
+    return values
+
+
+def _sequence(row: dict[str, Any]) -> str:
+    return str(row.get("data_set_name", "")).removeprefix("sfu-")
+
+
+def per_class_tables(rows: list[dict[str, Any]]) -> list[str]:
+    anchors = [r for r in rows if r.get("scenario_name") == SCENARIO and r.get("coder_name") == ANCHOR]
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in anchors:
+        groups.setdefault((str(row.get("model_name")), str(row.get("device"))), []).append(row)
+    tables = []
+    for (model, device), members in sorted(groups.items()):
+        members.sort(key=_sequence)
+        for column, style, overall in STYLES:
+            parsed = [(r, parse_per_class(r.get(column))) for r in members]
+            seen = {name for _, values in parsed for name in values}
+            classes = sorted(seen, key=lambda name: (CLASS_ORDER.get(name, len(CLASS_ORDER)), name))
+            if not classes:
+                continue
+            body = [f"<tr><td{TEXT}>{esc(_sequence(r))}</td><td>{esc(fmt(r.get('frames')))}</td>"
+                    + "".join(f"<td>{esc(fmt(values.get(name)))}</td>" for name in classes)
+                    + f"<td>{esc(fmt(r.get(overall)))}</td></tr>"
+                    for r, values in parsed]
+            tables.append(table(["sequence", "frames", *classes, "all classes"], body,
+                                f' data-style="{esc(style)}" data-model="{esc(model)}"',
+                                caption=esc(f"{model} ({device}): AP per class, {style} style, percent")))
+    return tables
+
+
+@SECTIONS.register("sfu_per_class")
+def _sfu_page_section(page: Page) -> str:
+    tables = per_class_tables(page.rows)
+    if not tables:
+        return ""
+    return ('<h2 id="sfu-per-class">SFU-HW-Objects per sequence and class</h2>'
+            + note("The unsplit anchor's AP per sequence and object class (seed 001 §9.4's layout); every split x "
+                   "coder row of the full table carries the same per_class_calc_map and per_class_coco_AP "
+                   "columns.")
+            + "".join(tables))
