@@ -140,10 +140,10 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"error: {exc}") from None
     digest = export_onnx(model, args.out)
     print(f"exported {args.out} ({args.out.stat().st_size} bytes, md5 {digest})", flush=True)
-    from harness.detection.detectors import embedded_meta, retinanet_detector
+    from harness.detection.detectors import detector_for_file, embedded_meta
     from harness.detection.evaluation import evaluate_detector
 
-    detector = retinanet_detector(args.out, None, origin="trained", name=args.out.stem)
+    detector = detector_for_file("retinanet_small", args.out)
     # seed 000 scores RetinaNet on the images selected with SSD (its anchor is 94.21 there, not 100): the same here
     selected = embedded_meta("ssd_small")[1]["evaluation"]["selected"]["indices"]
     scores = {"heldout": evaluate_detector(detector),

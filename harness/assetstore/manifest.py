@@ -36,6 +36,9 @@ class Asset:
     #: batch, height or width): ``[1, 3, 300, 300]`` for a single input, ``{name: [dims]}`` for several; the
     #: matrices run such a model on seeded inputs of these shapes (harness.split.inputs)
     input_shape: Any = None
+    #: a detector model's pre- and post-processing (head, input, preprocess, default_boxes, categories, ...):
+    #: the entry is then a registered detector of its own name (harness.detection.detectors reads and checks it)
+    detector: Any = None
 
 
 def _check(entry: dict[str, Any], where: str) -> Asset:
@@ -63,6 +66,9 @@ def _check(entry: dict[str, Any], where: str) -> Asset:
                 for dims in shapes.values()):
             raise ValueError(f"{where} ({name}): input_shape must be a model's [D1, D2, ...] or {{input: [D1, ...]}} "
                              f"of positive integers, got {shape!r}")
+    if entry.get("detector") is not None and (entry["kind"] != "model" or not isinstance(entry["detector"], dict)):
+        raise ValueError(f"{where} ({name}): detector must be a mapping (head, preprocess, ...) of a model entry, "
+                         f"got {entry['detector']!r}")
     known = set(Asset.__dataclass_fields__)
     unknown = set(entry) - known
     if unknown:

@@ -1,8 +1,26 @@
 """Detectors: an ONNX graph plus the pre-processing before it and the box decoding/NMS after it.
 
-Post-processing runs in numpy after the network (or after split part 2) so that the split engine only ever
-cuts the network itself. A detector is one factory registered in :data:`DETECTORS`, taking the user's
-``--data-dir`` (or ``None``) and raising :class:`AssetMissing` when what it needs is not there.
+Every detector is data: a model entry of references/assets.yaml with a ``detector`` block is registered in
+:data:`DETECTORS` under its own name (a member's own detector is one such entry, no code):
+
+```yaml
+detector:
+  head: ssd                # ssd: post-processing outside the graph (default boxes, softmax, NMS in numpy);
+                           # in_graph: the graph outputs boxes, scores, labels after its own NMS
+  input: image             # the graph input to feed (default: its first input)
+  preprocess: {resize: 300, scale: 255, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], layout: NCHW}
+  default_boxes: {...}     # ssd head: harness.detection.ssd.default_boxes.DefaultBoxesConfig fields, or model_json
+  categories: coco80_to_91 # network label k -> category id categories[k - 1]: a list, model_json, a named table;
+                           # omitted: the labels are the category ids
+  category_space: coco     # shapes (the generated data) or coco (COCO's 91 ids)
+  score_threshold: 0.05    # detections kept above it (after the graph's own, for in_graph)
+  base_model: ssd_small    # the detector whose part 1 this one shares (part 2 re-trained, seed 002 §3.3)
+```
+
+``model_json`` reads the value from the model JSON beside the ONNX file (written by scripts/train_*.py). The
+factory takes the user's ``--data-dir`` (or ``None``) and raises :class:`AssetMissing` naming the file when the
+model is not there. Post-processing runs in numpy after the network (or after split part 2) for an ssd head, so
+the split engine only ever cuts the network itself; an in_graph head takes the graph's own.
 
 Names say where the weights come from: a DETECTORS name is a trained model (``ssd_small``: shipped in the
 repository; ``ssd_resnet``: the user's ssd_resnet.onnx at the manifest's ``models/ssd_resnet.onnx`` under
@@ -15,19 +33,20 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from harness.assetstore.paths import AssetMissing
+from harness.assetstore.manifest import MANIFEST_PATH
+from harness.assetstore.paths import AssetMissing, manifest_asset, manifest_assets
+from harness.detection.preprocess import ImagePreprocess
 from harness.detection.ssd.default_boxes import DefaultBoxesConfig
 from harness.detection.ssd.postprocess import Detections, postprocess
-from harness.detection.ssd.preprocess import preprocess
 from harness.models import model_path
 from harness.registry import Registry
 
-__all__ = ["AssetMissing", "DETECTORS", "Detector", "InGraphHead", "SsdHead", "coco_result_rows", "retinanet_detector",
-           "ssd_small_detector"]
+__all__ = ["AssetMissing", "DETECTORS", "Detector", "InGraphHead", "SsdHead", "build_detector", "catalogue_detector",
+           "coco_result_rows", "detector_for_file", "detector_spec", "ssd_small_detector"]
 
 
 def coco_result_rows(image_id: int, detections: Detections) -> list[dict]:
@@ -42,17 +61,12 @@ def coco_result_rows(image_id: int, detections: Detections) -> list[dict]:
 
 
 class SsdHead:
-    """Post-processing outside the graph (SSD): the network takes a square normalised input and returns encoded
-    box offsets and class logits per default box; decoding, softmax and NMS run in numpy afterwards, so a split
-    engine only ever cuts the network and every cut of it has a fixed shape."""
+    """Post-processing outside the graph (SSD): the network returns encoded box offsets and class logits per
+    default box; decoding, softmax and NMS run in numpy afterwards, so a split engine only ever cuts the network
+    and every cut of it has a fixed shape."""
 
-    def __init__(self, input_size: int, boxes_config: DefaultBoxesConfig, score_threshold: float = 0.05) -> None:
-        self.input_size, self.boxes_config, self.score_threshold = input_size, boxes_config, score_threshold
-
-    def feed(self, image: np.ndarray) -> np.ndarray:
-        if image.shape[:2] != (self.input_size, self.input_size):
-            image = _resize(image, self.input_size)
-        return preprocess(image)
+    def __init__(self, boxes_config: DefaultBoxesConfig, score_threshold: float = 0.05) -> None:
+        self.boxes_config, self.score_threshold = boxes_config, score_threshold
 
     def decode(self, outputs: Sequence[np.ndarray], width: int, height: int) -> Detections:
         """Network labels k >= 1 (0 is background) of the image at its own size."""
@@ -78,9 +92,6 @@ class InGraphHead:
 
     def __init__(self, score_threshold: float = 0.05) -> None:
         self.score_threshold = score_threshold  # applied after the graph's own (a no-op where that is higher)
-
-    def feed(self, image: np.ndarray) -> np.ndarray:
-        return np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float32) / np.float32(255)
 
     def decode(self, outputs: Sequence[np.ndarray], width: int, height: int) -> Detections:
         if len(outputs) != 3:
@@ -109,6 +120,8 @@ class Detector:
     head: SsdHead | InGraphHead
     category_ids: list[int] | None
     origin: str
+    #: how an image becomes the feed (the catalogue entry's ``preprocess``, harness.detection.preprocess)
+    preprocessing: ImagePreprocess = field(default_factory=ImagePreprocess)
     #: the detector whose part 1 (and cloud-only anchor) this one shares when only its part 2 was re-trained
     #: (compression-augmented training, seed 002 §3.3); None for a model of its own
     base_model: str | None = None
@@ -127,7 +140,7 @@ class Detector:
 
     def preprocess(self, image: np.ndarray) -> dict[str, np.ndarray]:
         """uint8 HxWx3 RGB image -> input feed."""
-        return {self.input_name: self.head.feed(image)}
+        return {self.input_name: self.preprocessing(image)}
 
     def detections(self, outputs: list[np.ndarray], image_id: int, width: int, height: int) -> list[dict]:
         """Network outputs of one image -> COCO results rows."""
@@ -147,102 +160,120 @@ class Detector:
         return self._md5
 
 
-def _resize(image: np.ndarray, size: int) -> np.ndarray:
-    from PIL import Image
-
-    return np.asarray(Image.fromarray(image).resize((size, size), Image.BILINEAR))
-
-
 DetectorFactory = Callable[[Path | None], Detector]
 DETECTORS: Registry[DetectorFactory] = Registry("detector")
+
+# COCO's 80 detection classes as 91-id category ids, in the order of NVIDIA SSD300's labels 1..80 (COCO's own
+# table, named by the catalogue's ``categories: coco80_to_91``).
+COCO80_TO_91 = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 27, 28,
+                31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55,
+                56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 67, 70, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 84,
+                85, 86, 87, 88, 89, 90]
+NAMED_CATEGORIES = {"coco80_to_91": COCO80_TO_91}
+HEADS = ("ssd", "in_graph")
+SPEC_KEYS = ("head", "input", "preprocess", "default_boxes", "categories", "category_space", "score_threshold",
+             "base_model")
+CATEGORY_SPACES = ("shapes", "coco")
+MODEL_JSON = "model_json"  # a value read from the model JSON beside the ONNX file (scripts/train_*.py write it)
+
+
+def detector_spec(name: str, manifest: Path = MANIFEST_PATH) -> dict[str, Any]:
+    """The ``detector`` block of model ``name``'s entry in references/assets.yaml."""
+    spec = manifest_asset(name, manifest).detector
+    if not isinstance(spec, dict):
+        raise ValueError(f"{manifest}: model {name!r} has no detector block (head, preprocess, ...): it is no detector")
+    return spec
+
+
+def embedded_meta(asset: str = "ssd_small") -> tuple[Path, dict]:
+    """A shipped model and its model JSON (written beside it by scripts/train_ssd_small.py and
+    scripts/train_retinanet_small.py)."""
+    onnx_path = model_path(asset)
+    return onnx_path, _model_json(onnx_path)
+
+
+def _model_json(onnx_path: Path) -> dict:
+    meta_path = Path(onnx_path).with_suffix(".json")
+    if not meta_path.is_file():
+        raise AssetMissing(f"{meta_path} (the model JSON of {Path(onnx_path).name}) is missing: run the training "
+                           "script that exported it (scripts/train_*.py) to build it")
+    return json.loads(meta_path.read_text())
+
+
+def build_detector(name: str, onnx_path: Path, spec: dict[str, Any], origin: str, where: str) -> Detector:
+    """A detector from a catalogue ``detector`` block (see the module docstring); a clear error naming ``where``
+    and the key for a block that is not one."""
+    unknown = set(spec) - set(SPEC_KEYS)
+    if unknown:
+        raise ValueError(f"{where}: detector key(s) {', '.join(sorted(unknown))} unknown; known: {', '.join(SPEC_KEYS)}")
+    if spec.get("head") not in HEADS:
+        raise ValueError(f"{where}: detector head {spec.get('head')!r} is not one of {', '.join(HEADS)} (ssd: "
+                         "post-processing outside the graph; in_graph: the graph outputs boxes, scores, labels)")
+    space = spec.get("category_space", "shapes")
+    if space not in CATEGORY_SPACES:
+        raise ValueError(f"{where}: category_space {space!r} is not one of {', '.join(CATEGORY_SPACES)}")
+    threshold = float(spec.get("score_threshold", 0.05))
+    meta = _model_json(onnx_path) if MODEL_JSON in (spec.get("default_boxes"), spec.get("categories")) else {}
+    if spec["head"] == "ssd":
+        boxes = spec.get("default_boxes")
+        if boxes is None:
+            raise ValueError(f"{where}: an ssd head needs default_boxes (a mapping, or {MODEL_JSON!r})")
+        head: SsdHead | InGraphHead = SsdHead(DefaultBoxesConfig.from_json(meta["default_boxes"] if boxes == MODEL_JSON
+                                                                           else boxes), threshold)
+    else:
+        head = InGraphHead(threshold)
+    categories = spec.get("categories")
+    if categories == MODEL_JSON:
+        categories = [c["id"] for c in meta["categories"]]
+    elif isinstance(categories, str):
+        if categories not in NAMED_CATEGORIES:
+            raise ValueError(f"{where}: categories {categories!r} is not a list, {MODEL_JSON!r} or one of "
+                             f"{', '.join(NAMED_CATEGORIES)}")
+        categories = NAMED_CATEGORIES[categories]
+    input_name = spec.get("input")
+    if input_name is None:
+        import onnx
+
+        input_name = onnx.load(str(onnx_path), load_external_data=False).graph.input[0].name
+    return Detector(name, Path(onnx_path), input_name, head, None if categories is None else list(categories), origin,
+                    ImagePreprocess.from_data(spec.get("preprocess"), where), base_model=spec.get("base_model"),
+                    category_space=space)
+
+
+def catalogue_detector(name: str, data_dir: Path | None = None, manifest: Path = MANIFEST_PATH) -> Detector:
+    """The detector model ``name`` is in the catalogue: its file (shipped, or under --data-dir; AssetMissing
+    naming the file otherwise) with the pre- and post-processing its entry declares."""
+    path = model_path(name, data_dir, manifest)
+    origin = manifest_asset(name, manifest).origin
+    return build_detector(name, path, detector_spec(name, manifest), origin, f"{manifest} ({name})")
+
+
+def detector_for_file(name: str, onnx_path: Path, origin: str = "trained") -> Detector:
+    """Catalogue model ``name``'s declaration applied to another file of the same model (a training script's
+    fresh export, before it is shipped)."""
+    return build_detector(Path(onnx_path).stem, Path(onnx_path), detector_spec(name), origin,
+                          f"{MANIFEST_PATH} ({name})")
 
 
 def ssd_small_detector(onnx_path: Path, config: DefaultBoxesConfig = DefaultBoxesConfig(),
                        category_ids: Sequence[int] = (1, 2, 3, 4, 5, 6), input_name: str = "image",
                        origin: str = "trained", name: str = "ssd_small", base_model: str | None = None) -> Detector:
-    """An ssd_small-architecture ONNX file as a detector (the training script evaluates its exports this way)."""
-    return Detector(name, Path(onnx_path), input_name, SsdHead(config.fig_size, config), list(category_ids), origin,
+    """An ssd_small-architecture export before its model JSON exists (scripts/train_ssd_small.py), with the
+    catalogue's pre-processing of ssd_small."""
+    preprocessing = ImagePreprocess.from_data(detector_spec("ssd_small").get("preprocess"), "ssd_small")
+    return Detector(name, Path(onnx_path), input_name, SsdHead(config), list(category_ids), origin, preprocessing,
                     base_model=base_model)
 
 
-def embedded_meta(asset: str = "ssd_small") -> tuple[Path, dict]:
-    """A shipped ssd_small-architecture model and its model JSON (written beside it by scripts/train_ssd_small.py)."""
-    onnx_path = model_path(asset)
-    meta_path = onnx_path.with_suffix(".json")
-    if not meta_path.is_file():
-        raise AssetMissing(f"{meta_path} (the model JSON of {onnx_path.name}) is missing: run "
-                           "scripts/train_ssd_small.py to build it")
-    return onnx_path, json.loads(meta_path.read_text())
+def _register_catalogue() -> None:
+    """Every model entry of references/assets.yaml with a detector block is a detector under its own name."""
+    from functools import partial
+
+    for asset in manifest_assets():
+        if asset.detector is not None:
+            factory = partial(catalogue_detector, asset.name)
+            factory.__doc__ = asset.used_by or asset.obtain
+            DETECTORS.register(asset.name)(factory)
 
 
-def _embedded(asset: str, base_model: str | None = None) -> Detector:
-    onnx_path, meta = embedded_meta(asset)
-    return ssd_small_detector(onnx_path, DefaultBoxesConfig.from_json(meta["default_boxes"]),
-                              [c["id"] for c in meta["categories"]], meta.get("input_name", "image"), "shipped",
-                              name=asset, base_model=base_model)
-
-
-@DETECTORS.register("ssd_small")
-def embedded_ssd_small(data_dir: Path | None = None) -> Detector:
-    """The embedded SSD trained by scripts/train_ssd_small.py on the generated shapes dataset."""
-    return _embedded("ssd_small")
-
-
-@DETECTORS.register("ssd_small_cat90")
-def embedded_ssd_small_cat90(data_dir: Path | None = None) -> Detector:
-    """ssd_small with part 2 fine-tuned by compression-augmented training at split 90 (seed 002 §3.3;
-    scripts/train_ssd_small.py --finetune-part2-at 90): part 1 is the shipped ssd_small's, bit for bit."""
-    return _embedded("ssd_small_cat90", base_model="ssd_small")
-
-
-# COCO's 80 detection classes as 91-id category ids, in the order of NVIDIA SSD300's labels 1..80.
-COCO80_TO_91 = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 27, 28,
-                31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55,
-                56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 67, 70, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 84,
-                85, 86, 87, 88, 89, 90]
-
-# NVIDIA DeepLearningExamples SSD300 v1.1 ``dboxes300_coco()``.
-DBOXES300_COCO = DefaultBoxesConfig(
-    fig_size=300, feat_size=(38, 19, 10, 5, 3, 1), steps=(8, 16, 32, 64, 100, 300),
-    scales=(21.0, 45.0, 99.0, 153.0, 207.0, 261.0, 315.0),
-    aspect_ratios=((2.0,), (2.0, 3.0), (2.0, 3.0), (2.0, 3.0), (2.0,), (2.0,)))
-
-
-@DETECTORS.register("ssd_resnet")
-def user_ssd_resnet(data_dir: Path | None = None) -> Detector:
-    """The trained ssd_resnet.onnx of seed 000 (convert_ssd300_to_onnx.py), at the manifest's place under --data-dir."""
-    path = model_path("ssd_resnet", data_dir)
-    import onnx
-
-    graph_input = onnx.load(str(path), load_external_data=False).graph.input[0].name
-    return Detector("ssd_resnet", path, graph_input, SsdHead(300, DBOXES300_COCO), COCO80_TO_91, origin="user-provided",
-                    category_space="coco")
-
-
-def retinanet_detector(onnx_path: Path, category_ids: Sequence[int] | None = None, input_name: str = "images",
-                       origin: str = "trained", name: str = "retinanet_small") -> Detector:
-    """A graph with its post-processing inside (boxes, scores, labels) as a detector; ``category_ids`` maps
-    network label k to ``category_ids[k - 1]``, None when the labels are the data set's category ids."""
-    return Detector(name, Path(onnx_path), input_name, InGraphHead(),
-                    None if category_ids is None else list(category_ids), origin)
-
-
-@DETECTORS.register("retinanet_small")
-def embedded_retinanet_small(data_dir: Path | None = None) -> Detector:
-    """The embedded RetinaNet trained by scripts/train_retinanet_small.py on the generated shapes data set; its
-    labels are the data set's category ids."""
-    onnx_path = model_path("retinanet_small")
-    return retinanet_detector(onnx_path, None, origin="shipped")
-
-
-@DETECTORS.register("retinanet")
-def user_retinanet(data_dir: Path | None = None) -> Detector:
-    """The user's retinanet.onnx exported by the 5G-MAG convert_model.py (seed 001 §10.3.8.1): torchvision's
-    retinanet_resnet50_fpn, whose labels are COCO's 91-id category ids."""
-    path = model_path("retinanet", data_dir)
-    import onnx
-
-    graph_input = onnx.load(str(path), load_external_data=False).graph.input[0].name
-    detector = retinanet_detector(path, None, graph_input, origin="user-provided", name="retinanet")
-    detector.category_space = "coco"
-    return detector
+_register_catalogue()

@@ -6,8 +6,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.detection.detectors import DETECTORS, InGraphHead, retinanet_detector
+from harness.detection.detectors import DETECTORS, InGraphHead, build_detector
 from harness.split.verify import padded_squared_error, squared_error
+
+
+def retinanet_detector(path):
+    spec = {"head": "in_graph", "input": "images", "preprocess": {"scale": 255, "layout": "CHW"}}
+    return build_detector("rn", path, spec, "trained", "test entry")
 
 
 def _outputs(scores, labels):
@@ -46,7 +51,7 @@ def test_outputs_of_another_layout_are_refused():
 
 def test_in_graph_feed_is_chw_float_in_unit_range():
     image = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3) * 14
-    feed = InGraphHead().feed(image)
+    feed = DETECTORS.get("retinanet_small")(None).preprocess(image)["images"]
     assert feed.shape == (3, 2, 3) and feed.dtype == np.float32
     assert np.array_equal(feed * 255, image.transpose(2, 0, 1).astype(np.float32))
 

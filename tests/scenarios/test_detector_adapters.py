@@ -9,15 +9,16 @@ import numpy as np
 import pytest
 
 from harness.assetstore.paths import asset_path
-from harness.detection.detectors import COCO80_TO_91, DBOXES300_COCO, DETECTORS, AssetMissing
-from harness.detection.ssd.default_boxes import default_boxes_xywh
+from harness.detection.detectors import COCO80_TO_91, DETECTORS, AssetMissing, detector_spec
+from harness.detection.ssd.default_boxes import DefaultBoxesConfig, default_boxes_xywh
 from harness.models import model_path
 
 pytestmark = pytest.mark.ssd
 
 
-def test_dboxes300_coco_has_nvidias_8732_boxes():
-    assert len(default_boxes_xywh(DBOXES300_COCO)) == 8732
+def test_the_catalogued_dboxes300_coco_has_nvidias_8732_boxes():
+    config = DefaultBoxesConfig.from_json(detector_spec("ssd_resnet")["default_boxes"])
+    assert len(default_boxes_xywh(config)) == 8732
 
 
 def test_coco_label_map_covers_the_80_detection_classes():
