@@ -118,3 +118,23 @@ def test_ground_truth_of_a_frame_beyond_the_sequence_is_an_error(tmp_path):
     shutil.copy(folder / "ground-truth" / "000.txt", folder / "ground-truth" / "050.txt")
     with pytest.raises(ValueError, match="050.txt: ground truth of frame 50, beyond the 8 frames"):
         check_sequence(video, folder / "ground-truth", info)
+
+
+@pytest.mark.benchmark
+@pytest.mark.parametrize("key", list(GENERATED))
+def test_frame_decoding_cost_per_frame(benchmark, key):
+    """PyAV decoding of a whole generated sequence, streamed frame by frame to RGB (the video stage of the sfu
+    pipeline, before part 1); ``ms_per_frame`` in the benchmark's extra info."""
+    from harness.datasets.sfu_hw_objects import FrameReader
+
+    info = GENERATED[key]
+    video, _ = locate_sequence(generated_root(), info)
+
+    def read_all():
+        reader = FrameReader(video, info)
+        return [reader.read(frame).shape for frame in range(info.frames)]
+
+    shapes = benchmark.pedantic(read_all, rounds=3, iterations=1, warmup_rounds=1)
+    assert shapes == [(info.height, info.width, 3)] * info.frames
+    benchmark.extra_info.update({"sequence": key, "frames": info.frames,
+                                 "ms_per_frame": 1000 * benchmark.stats.stats.mean / info.frames})
