@@ -10,6 +10,8 @@ so ``pytest -m ssd --data-dir /data/assets --results-dir /tmp/out`` parses with 
   (``tests/scenarios/test_cells.py``; a member's wheel writes the same two lines), and the fixtures
   ``record_result`` and ``check_reference`` for the scenario-specific tests;
 * the executor's life in the session (:mod:`harness.pytest_plugin.execution`);
+* the cell tests ordered longest first from the costs the last run recorded
+  (:mod:`harness.pytest_plugin.scheduling`);
 * results rows kept in ``config.stash``; under pytest-xdist each worker ships its rows to the controller
   (``workeroutput``), which alone writes ``results.csv``/``results.json``;
 * reference breaches raised as :class:`harness.references.ReferenceBreach`, which the end-of-run summary
@@ -24,7 +26,7 @@ from typing import Any, Callable
 
 import pytest
 
-from harness.pytest_plugin import cells, execution
+from harness.pytest_plugin import cells, execution, scheduling
 from harness.pytest_plugin.state import (BREACH_ATTRIBUTE, NO_REFERENCE_ATTRIBUTE, ROWS_KEY, RUN_FAILURES_KEY,
                                          STATIC_MARKERS, add_row, devices_for, is_xdist_worker, references_path,
                                          scenario_markers)
@@ -80,6 +82,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="onnxruntime graph optimisation level of every session (another execution configuration, "
                          "gated as another platform)")
     execution.add_options(group)
+    scheduling.add_options(group)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -249,4 +252,5 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
 
 
 # the end-of-run summary and the executor's hooks live beside this module
-pytest_plugins = ["harness.pytest_plugin.summary", "harness.pytest_plugin.execution"]
+pytest_plugins = ["harness.pytest_plugin.summary", "harness.pytest_plugin.execution",
+                  "harness.pytest_plugin.scheduling"]
