@@ -1,6 +1,6 @@
 """What this repository's own test tree shares: fixtures that several test folders use, and the markers of
 test folders that belong to a scenario (``pytest -m ssd`` runs the embedded detector's and its training's
-tests with the ssd cells).
+tests with the ssd cells; a test module marked with another scenario, such as RetinaNet's, keeps only that).
 
 The options, markers, results writing and reporting are the installed plugin's (``harness.pytest_plugin``,
 entry point ``pytest11``), so that they exist before pytest picks a rootdir and ``--data-dir /abs/path``
@@ -23,11 +23,16 @@ FOLDER_MARKERS = {"detection": "ssd", "training": "ssd"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    from harness.scenarios import SCENARIOS
+
+    scenarios = set(SCENARIOS.names())
     for item in items:
         path = Path(str(item.fspath)).resolve()
         if TESTS in path.parents:
             marker = FOLDER_MARKERS.get(path.relative_to(TESTS).parts[0])
-            if marker:
+            # a test that names a scenario of its own (a RetinaNet detector test under tests/detection) keeps it
+            own = {m.name for m in item.iter_markers()} & scenarios
+            if marker and not own - {marker}:
                 item.add_marker(getattr(pytest.mark, marker))
 
 

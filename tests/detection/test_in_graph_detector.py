@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 from harness.detection.detectors import DETECTORS, InGraphHead, build_detector
 from harness.split.verify import padded_squared_error, squared_error
 
+pytestmark = pytest.mark.retinanet  # RetinaNet's detector interface: not the ssd main job's
+
 
 def retinanet_detector(path):
     spec = {"head": "in_graph", "input": "images", "preprocess": {"scale": 255, "layout": "CHW"}}
@@ -88,3 +90,29 @@ def test_embedded_retinanet_small_has_the_5g_mag_interface():
                     yield from op_types(attribute.g)
 
     assert {"NonMaxSuppression", "TopK", "Resize"} <= set(op_types(model.graph))
+
+
+def test_user_retinanet_runs_on_the_built_architecture_and_maps_to_sfu_classes(tmp_path):
+    """The real-asset path (the user's 5G-MAG retinanet.onnx under --data-dir) on the seeded ResNet-50 FPN build:
+    same interface, COCO 91-id labels, converted to the SFU table's class ids (unannotated classes dropped)."""
+    from harness.assetstore.paths import asset_path
+    from harness.datasets.sfu_hw_objects import SFU_CLASSES
+    from harness.detection.datasets import DATASETS
+    from harness.models import model_path
+    from harness.runtime import make_session
+
+    place = asset_path("retinanet", tmp_path)
+    place.parent.mkdir(parents=True)
+    place.symlink_to(model_path("retinanet_seeded"))
+    detector = DETECTORS.get("retinanet")(tmp_path)
+    assert detector.category_space == "coco" and detector.origin == "user-provided"
+    sequence = DATASETS.get("sfu-G-ShapesPlaza")(None)
+    image = sequence.read_image(1)
+    outputs = make_session(str(detector.onnx_path)).run(None, detector.preprocess(image))
+    coco_rows = detector.detections(outputs, image_id=1, width=image.shape[1], height=image.shape[0])
+    assert coco_rows and {r["category_id"] for r in coco_rows} <= set(range(1, 91))
+    sfu_rows = detector.for_classes(sequence.category_map("coco")).detections(outputs, 1, image.shape[1], image.shape[0])
+    assert {r["category_id"] for r in sfu_rows} <= set(SFU_CLASSES)
+    # person (COCO 1) is SFU class 0, car (COCO 3) class 2: a detection of either survives with its new id
+    kept = {r["category_id"] for r in coco_rows if r["category_id"] in (1, 3)}
+    assert {r["category_id"] for r in sfu_rows if r["category_id"] in (0, 2)} == {k - 1 for k in kept}
