@@ -10,6 +10,16 @@ bytes and zlib-coded bytes, sparsity counted from the weights, parameters and (O
 one weight; a quantized model's outputs stay within the declared NMSE of the FP32 model's on the calibration
 images; the derived file's size is the file's. CPU latency (median of ``latency_repeat`` runs on one feed) and
 its ratio to FP32 measured in the same cell are machine columns.
+
+**The derived model as the device anchor in split inference** (seed 001 §5): a detection model's ``splits``
+add, per method, cells with a ``split`` axis: part 1 of the derived model, cut at the tensors the FP32 graph's
+split index names (harness.split.part1_by_names: quantization renumbers the nodes), runs on the device and the
+network's FP32 part 2 after it. Float crosses the cut by default: the derived part 1's last activations as
+float32 (a QDQ model dequantizes them), the tensors every feature coder and the FP32 part 2 take. Gated:
+calc_map, the part-1 file's sizes, sparsity, parameters and nodes; recorded: the FP32 part 1's bytes, the cut
+bytes and dtypes, the part-1 latency and its ratio to the FP32 part 1's. Checks: float32 crosses; the derived
+part 1 gives the derived whole model's own tensors at the cut, bit for bit; the FP32 model cut this way scores
+what the unsplit FP32 model scores.
 """
 from __future__ import annotations
 
@@ -36,8 +46,9 @@ class DeriveScenario(Scenario):
         Metric("file_bytes", "bytes"), Metric("zlib_bytes", "bytes"), Metric("sparsity", "fraction"),
         Metric("parameters", "count"), Metric("nodes", "count"),
     )
-    matrix_keys = {"models": "model -> {task: detection|asr, data_set, calibration_seed, methods: [{method, level}]}"
-                             " (level: calibration images or sparsity)",
+    matrix_keys = {"models": "model -> {task: detection|asr, data_set, calibration_seed, methods: [{method, level}], "
+                             "splits} (level: calibration images or sparsity; splits: node indices where the derived "
+                             "part 1 meets the FP32 part 2, detection only)",
                    "quantized_output_nmse_max": "declared NMSE of a quantized model's outputs to FP32's",
                    "latency_repeat": "steady-state runs of the latency measurement"}
     required_matrix_keys = ("models", "quantized_output_nmse_max", "latency_repeat")
@@ -57,10 +68,15 @@ class DeriveScenario(Scenario):
         self._calibration: dict[tuple[str, int], list[dict[str, np.ndarray]]] = {}
 
     def cells(self) -> list[Cell]:
-        return [Cell(self.name, (("model_name", model), ("data_set_name", entry["data_set"]), ("device", device),
-                                 ("method", m["method"]), ("level", m["level"])))
-                for model, entry in self.matrix["models"].items() for device in self.context.devices
-                for m in entry["methods"]]
+        cells = []
+        for model, entry in self.matrix["models"].items():
+            for device in self.context.devices:
+                for m in entry["methods"]:
+                    head = (("model_name", model), ("data_set_name", entry["data_set"]), ("device", device),
+                            ("method", m["method"]), ("level", m["level"]))
+                    cells.append(Cell(self.name, head))
+                    cells += [Cell(self.name, head + (("split", int(split)),)) for split in entry.get("splits", [])]
+        return cells
 
     def is_asr(self, cell: Cell) -> bool:
         return self.matrix["models"][cell["model_name"]].get("task") == "asr"
@@ -116,13 +132,7 @@ class DeriveScenario(Scenario):
                 for row in result.rows]
         session = make_session(str(path), device=cell["device"])
         feed = detector.preprocess(dataset.read_image(dataset.image_ids()[0]))
-        session.run(None, feed)
-        seconds = []
-        for _ in range(int(self.matrix["latency_repeat"])):
-            start = time.perf_counter()
-            session.run(None, feed)
-            seconds.append(time.perf_counter() - start)
-        return score_rows(dataset.ground_truth, rows), float(np.median(seconds)) * 1e3
+        return score_rows(dataset.ground_truth, rows), self.median_ms(session, feed)
 
     def anchor(self, cell: Cell) -> dict[str, Any]:
         key = (cell["model_name"], cell["device"])
@@ -159,11 +169,96 @@ class DeriveScenario(Scenario):
                    "eval_time_ratio_to_fp32_s": seconds / anchor["seconds"]}
         return CellOutcome(metrics, columns)
 
+    def run_split_cell(self, cell: Cell, path: Path) -> CellOutcome:
+        """Part 1 of the derived model, cut at the FP32 split's tensors by name, on the device; part 2 of the
+        network's FP32 model; what crosses is the derived part 1's float output (the dequantized activations of a
+        QDQ model: the coders and part 2 take float tensors). Scored on the data set and timed against the FP32
+        part 1 of the same split; both parts and the FP32 reference run at the bit-exact `extended` level."""
+        from harness.derive import model_figures
+        from harness.detection.inference import detect_images
+        from harness.detection.part1 import OPTIMIZATION
+        from harness.detection.pipeline import score_rows
+        from harness.runtime import make_session
+        from harness.split import SplitPlanner, load_model, part1_by_names, split_model, with_extra_outputs
+
+        detector, dataset = self.detector_and_data(cell)
+        planner = SplitPlanner(str(detector.onnx_path))
+        plan = planner.plan(index=int(cell["split"]))
+        fp32_part1, fp32_part2 = split_model(planner.model, plan)
+        device_part1 = part1_by_names(path, plan)
+        device, names = cell["device"], list(plan.cut_names)
+        sessions = {name: make_session(model.SerializeToString(), device=device, optimization=OPTIMIZATION)
+                    for name, model in (("device", device_part1), ("fp32", fp32_part1), ("part2", fp32_part2))}
+        crossing: dict[str, Any] = {}
+
+        def run(feed: dict[str, np.ndarray]) -> list[np.ndarray]:
+            cut = dict(zip(names, sessions["device"].run(names, feed)))
+            crossing.update({name: (str(value.dtype), int(value.nbytes)) for name, value in cut.items()})
+            return sessions["part2"].run(None, {**cut, **{k: v for k, v in feed.items() if k in plan.raw_inputs}})
+
+        rows = [row for result in detect_images(detector, dataset, run=run) for row in result.rows]
+        scores = score_rows(dataset.ground_truth, rows)
+        feed = detector.preprocess(dataset.read_image(dataset.image_ids()[0]))
+        latency = {name: self.median_ms(sessions[name], feed) for name in ("device", "fp32")}
+        # cutting changed nothing: the derived part 1 gives the derived whole model's own tensors at the cut
+        whole = make_session(with_extra_outputs(load_model(path), [plan]).SerializeToString(), device=device,
+                             optimization=OPTIMIZATION)
+        cut_agrees = all(np.array_equal(a, b) for a, b in zip(sessions["device"].run(names, feed),
+                                                               whole.run(names, feed)))
+        with tempfile.TemporaryDirectory(prefix="derive-part1-") as folder:
+            part1_file = Path(folder) / "part1.onnx"
+            part1_file.write_bytes(device_part1.SerializeToString())
+            figures = model_figures(part1_file)
+        reference = self.fp32_split_reference(cell)
+        self._checks[cell.id] = {"file_size": len(device_part1.SerializeToString()), "output_nmse": None,
+                                 "crossing_dtypes": sorted({dtype for dtype, _ in crossing.values()}),
+                                 "cut_agrees": cut_agrees,
+                                 "fp32_reference": reference}
+        metrics = {"calc_map": scores["calc_map"], **{k: figures[k] for k in
+                                                       ("file_bytes", "zlib_bytes", "sparsity", "parameters", "nodes")}}
+        columns = {**figures, "metric_name": "calc_map", "rec_perf": scores["calc_map"], "anc_perf": reference,
+                   "perf_delta": scores["calc_map"] - reference, "map_voc": scores["voc"],
+                   "map_coco_AP": scores["AP"], "fp32_part1_bytes": len(fp32_part1.SerializeToString()),
+                   "cut_bytes": sum(nbytes for _, nbytes in crossing.values()),
+                   "cut_dtypes": ";".join(sorted({dtype for dtype, _ in crossing.values()})),
+                   "part1_latency_ms": latency["device"], "part1_latency_ratio_to_fp32_ms":
+                       latency["device"] / latency["fp32"]}
+        return CellOutcome(metrics, columns)
+
+    def fp32_split_reference(self, cell: Cell) -> float:
+        """calc_map of the unsplit FP32 model at the split cells' optimisation level (split = unsplit there)."""
+        from harness.detection.inference import detect_images, session_runner
+        from harness.detection.part1 import OPTIMIZATION
+        from harness.detection.pipeline import score_rows
+
+        key = (cell["model_name"], cell["device"], "split-reference")
+        if key not in self._anchor:
+            detector, dataset = self.detector_and_data(cell)
+            runner = session_runner(detector.onnx_path, cell["device"], OPTIMIZATION)
+            rows = [row for result in detect_images(detector, dataset, run=runner) for row in result.rows]
+            self._anchor[key] = {"calc_map": score_rows(dataset.ground_truth, rows)["calc_map"]}
+        return self._anchor[key]["calc_map"]
+
+    def median_ms(self, session: Any, feed: dict[str, np.ndarray]) -> float:
+        """Median of ``latency_repeat`` steady-state runs of ``session`` on ``feed`` (after one warm-up), in ms."""
+        names = [i.name for i in session.get_inputs()]
+        feed = {name: feed[name] for name in names}
+        session.run(None, feed)
+        seconds = []
+        for _ in range(int(self.matrix["latency_repeat"])):
+            start = time.perf_counter()
+            session.run(None, feed)
+            seconds.append(time.perf_counter() - start)
+        return float(np.median(seconds)) * 1e3
+
     def run_cell(self, cell: Cell) -> CellOutcome:
         from harness.derive import model_figures
 
         if self.is_asr(cell):
             return self.run_asr_cell(cell)
+        if cell.get("split") is not None:
+            with tempfile.TemporaryDirectory(prefix="derive-") as folder:
+                return self.run_split_cell(cell, self.derive(cell, Path(folder)))
         anchor = self.anchor(cell)
         with tempfile.TemporaryDirectory(prefix="derive-") as folder:
             path = self.derive(cell, Path(folder))
@@ -204,6 +299,13 @@ class DeriveScenario(Scenario):
                 assert columns["quantized_modules"] > 0 and columns["file_bytes"] < 0.5 * checks["fp32_file_bytes"]
             else:
                 assert columns["rec_perf"] == columns["anc_perf"] and columns["quantized_modules"] == 0
+            return
+        if cell.get("split") is not None:
+            # what crosses the cut is float (a QDQ part 1 dequantizes its last activations): the coders' input
+            assert checks["crossing_dtypes"] == ["float32"], f"cut tensors {checks['crossing_dtypes']}"
+            assert checks["cut_agrees"], "the derived part 1 differs from the derived model's own cut tensors"
+            if cell["method"] == FP32:  # the FP32 model cut by names is split inference: equal to unsplit
+                assert columns["rec_perf"] == checks["fp32_reference"], "FP32 split changed calc_map"
             return
         if cell["method"] == "prune-global":
             requested, weights = float(cell["level"]), columns["weights"]

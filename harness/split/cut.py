@@ -72,6 +72,26 @@ def split_model(model: ModelSource, plan: SplitPlan) -> tuple[onnx.ModelProto, o
     return part1, part2
 
 
+def part1_by_names(model: ModelSource, plan: SplitPlan) -> onnx.ModelProto:
+    """Part 1 of another graph of the same model (quantized or pruned: its nodes renumbered) cut at the tensors
+    ``plan`` names: the nodes of ``model`` that compute those tensors from its inputs. A name ``model`` does not
+    produce is a SplitError naming it (a derivation that renamed the tensor: choose another split)."""
+    model = load_model(model)
+    nodes = list(model.graph.node)
+    produced = {name for node in nodes for name in node.output}
+    missing = [name for name in plan.cut_names if name not in produced]
+    if missing:
+        raise SplitError(f"the graph has no tensor {missing[0]!r} of the cut at node {plan.node_index} (of "
+                         f"{len(missing)} missing): the derivation renamed it; choose another split")
+    initializers = {t.name for t in model.graph.initializer}
+    positions = _needed(nodes, list(range(len(nodes))), set(plan.cut_names))
+    read = {n for p in positions for n in node_inputs(nodes[p])}
+    inputs = [v for v in model.graph.input if v.name in read and v.name not in initializers]
+    types = {t.name: t.type for t in plan.cut}
+    return _make_part(model, [nodes[p] for p in positions], inputs,
+                      [types[name].value_info(name) for name in plan.cut_names], "part1")
+
+
 def part_file_names(model_stem: str, plan: SplitPlan) -> tuple[str, str]:
     """split_onnx.py naming: ``<stem>_Part_I_<node name with / -> _>.onnx`` and ``..._Part_II_...``."""
     label = plan.node_name or f"node{plan.node_index}"
