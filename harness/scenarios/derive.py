@@ -13,7 +13,7 @@ its ratio to FP32 measured in the same cell are machine columns.
 
 **The derived model as the device anchor in split inference** (seed 001 §5): a detection model's ``splits``
 add, per method, cells with a ``split`` axis: part 1 of the derived model, cut at the tensors the FP32 graph's
-split index names (harness.split.part1_by_names: quantization renumbers the nodes), runs on the device and the
+split index names (harness.derive.device_part1; quantization renumbers the nodes), runs on the device and the
 network's FP32 part 2 after it. Float crosses the cut by default: the derived part 1's last activations as
 float32 (a QDQ model dequantizes them), the tensors every feature coder and the FP32 part 2 take. Gated:
 calc_map, the part-1 file's sizes, sparsity, parameters and nodes; recorded: the FP32 part 1's bytes, the cut
@@ -24,7 +24,6 @@ what the unsplit FP32 model scores.
 from __future__ import annotations
 
 import tempfile
-import time
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -123,6 +122,7 @@ class DeriveScenario(Scenario):
 
     def evaluate(self, cell: Cell, path: Path) -> tuple[dict[str, Any], float]:
         """(scores of the model on the data set, median latency in ms on the first image's feed)."""
+        from harness.derive.device_part1 import median_ms
         from harness.detection.inference import detect_images, session_runner
         from harness.detection.pipeline import score_rows
         from harness.runtime import make_session
@@ -132,7 +132,7 @@ class DeriveScenario(Scenario):
                 for row in result.rows]
         session = make_session(str(path), device=cell["device"])
         feed = detector.preprocess(dataset.read_image(dataset.image_ids()[0]))
-        return score_rows(dataset.ground_truth, rows), self.median_ms(session, feed)
+        return score_rows(dataset.ground_truth, rows), median_ms(session, feed, int(self.matrix["latency_repeat"]))
 
     def anchor(self, cell: Cell) -> dict[str, Any]:
         key = (cell["model_name"], cell["device"])
@@ -170,59 +170,29 @@ class DeriveScenario(Scenario):
         return CellOutcome(metrics, columns)
 
     def run_split_cell(self, cell: Cell, path: Path) -> CellOutcome:
-        """Part 1 of the derived model, cut at the FP32 split's tensors by name, on the device; part 2 of the
-        network's FP32 model; what crosses is the derived part 1's float output (the dequantized activations of a
-        QDQ model: the coders and part 2 take float tensors). Scored on the data set and timed against the FP32
-        part 1 of the same split; both parts and the FP32 reference run at the bit-exact `extended` level."""
+        """The derived model's part 1 before the FP32 part 2 at the cell's split (harness.derive.device_part1)."""
         from harness.derive import model_figures
-        from harness.detection.inference import detect_images
-        from harness.detection.part1 import OPTIMIZATION
-        from harness.detection.pipeline import score_rows
-        from harness.runtime import make_session
-        from harness.split import SplitPlanner, load_model, part1_by_names, split_model, with_extra_outputs
+        from harness.derive.device_part1 import run_device_part1
 
         detector, dataset = self.detector_and_data(cell)
-        planner = SplitPlanner(str(detector.onnx_path))
-        plan = planner.plan(index=int(cell["split"]))
-        fp32_part1, fp32_part2 = split_model(planner.model, plan)
-        device_part1 = part1_by_names(path, plan)
-        device, names = cell["device"], list(plan.cut_names)
-        sessions = {name: make_session(model.SerializeToString(), device=device, optimization=OPTIMIZATION)
-                    for name, model in (("device", device_part1), ("fp32", fp32_part1), ("part2", fp32_part2))}
-        crossing: dict[str, Any] = {}
-
-        def run(feed: dict[str, np.ndarray]) -> list[np.ndarray]:
-            cut = dict(zip(names, sessions["device"].run(names, feed)))
-            crossing.update({name: (str(value.dtype), int(value.nbytes)) for name, value in cut.items()})
-            return sessions["part2"].run(None, {**cut, **{k: v for k, v in feed.items() if k in plan.raw_inputs}})
-
-        rows = [row for result in detect_images(detector, dataset, run=run) for row in result.rows]
-        scores = score_rows(dataset.ground_truth, rows)
-        feed = detector.preprocess(dataset.read_image(dataset.image_ids()[0]))
-        latency = {name: self.median_ms(sessions[name], feed) for name in ("device", "fp32")}
-        # cutting changed nothing: the derived part 1 gives the derived whole model's own tensors at the cut
-        whole = make_session(with_extra_outputs(load_model(path), [plan]).SerializeToString(), device=device,
-                             optimization=OPTIMIZATION)
-        cut_agrees = all(np.array_equal(a, b) for a, b in zip(sessions["device"].run(names, feed),
-                                                               whole.run(names, feed)))
+        result = run_device_part1(detector, dataset, path, int(cell["split"]), cell["device"],
+                                  int(self.matrix["latency_repeat"]))
         with tempfile.TemporaryDirectory(prefix="derive-part1-") as folder:
             part1_file = Path(folder) / "part1.onnx"
-            part1_file.write_bytes(device_part1.SerializeToString())
+            part1_file.write_bytes(result.part1_bytes)
             figures = model_figures(part1_file)
-        reference = self.fp32_split_reference(cell)
-        self._checks[cell.id] = {"file_size": len(device_part1.SerializeToString()), "output_nmse": None,
-                                 "crossing_dtypes": sorted({dtype for dtype, _ in crossing.values()}),
-                                 "cut_agrees": cut_agrees,
-                                 "fp32_reference": reference}
+        reference, scores = self.fp32_split_reference(cell), result.scores
+        dtypes = sorted({dtype for dtype, _ in result.crossing.values()})
+        self._checks[cell.id] = {"file_size": len(result.part1_bytes), "output_nmse": None, "crossing_dtypes": dtypes,
+                                 "cut_agrees": result.cut_agrees, "fp32_reference": reference}
         metrics = {"calc_map": scores["calc_map"], **{k: figures[k] for k in
                                                        ("file_bytes", "zlib_bytes", "sparsity", "parameters", "nodes")}}
         columns = {**figures, "metric_name": "calc_map", "rec_perf": scores["calc_map"], "anc_perf": reference,
                    "perf_delta": scores["calc_map"] - reference, "map_voc": scores["voc"],
-                   "map_coco_AP": scores["AP"], "fp32_part1_bytes": len(fp32_part1.SerializeToString()),
-                   "cut_bytes": sum(nbytes for _, nbytes in crossing.values()),
-                   "cut_dtypes": ";".join(sorted({dtype for dtype, _ in crossing.values()})),
-                   "part1_latency_ms": latency["device"], "part1_latency_ratio_to_fp32_ms":
-                       latency["device"] / latency["fp32"]}
+                   "map_coco_AP": scores["AP"], "fp32_part1_bytes": result.fp32_part1_size,
+                   "cut_bytes": sum(nbytes for _, nbytes in result.crossing.values()), "cut_dtypes": ";".join(dtypes),
+                   "part1_latency_ms": result.part1_ms,
+                   "part1_latency_ratio_to_fp32_ms": result.part1_ms / result.fp32_part1_ms}
         return CellOutcome(metrics, columns)
 
     def fp32_split_reference(self, cell: Cell) -> float:
@@ -238,18 +208,6 @@ class DeriveScenario(Scenario):
             rows = [row for result in detect_images(detector, dataset, run=runner) for row in result.rows]
             self._anchor[key] = {"calc_map": score_rows(dataset.ground_truth, rows)["calc_map"]}
         return self._anchor[key]["calc_map"]
-
-    def median_ms(self, session: Any, feed: dict[str, np.ndarray]) -> float:
-        """Median of ``latency_repeat`` steady-state runs of ``session`` on ``feed`` (after one warm-up), in ms."""
-        names = [i.name for i in session.get_inputs()]
-        feed = {name: feed[name] for name in names}
-        session.run(None, feed)
-        seconds = []
-        for _ in range(int(self.matrix["latency_repeat"])):
-            start = time.perf_counter()
-            session.run(None, feed)
-            seconds.append(time.perf_counter() - start)
-        return float(np.median(seconds)) * 1e3
 
     def run_cell(self, cell: Cell) -> CellOutcome:
         from harness.derive import model_figures
