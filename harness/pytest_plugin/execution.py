@@ -111,18 +111,23 @@ class ProgressCounter:
         self.progress = progress
         self.started = time.monotonic()
         self.work: dict[str, float] = defaultdict(float)
+        self.other: dict[str, float] = defaultdict(float)  # the other tests' work too: not idle workers
         self.workers: set[str] = set()
 
     def efficiency(self, workers: int = 1) -> dict[str, Any]:
         """``wall_s``, ``cell_work_s``, ``workers`` (the run's xdist workers, or Ray nodes when more),
         ``workers_with_cells`` (those that ran a cell), ``ratio`` = wall / (work / workers) (1.0: every worker
-        busy with cells all along) and the costliest cells."""
+        busy with cells all along), ``test_work_s`` and ``ratio_all_tests``, the same over every test's work
+        (a run that also holds other tests: what is left above 1.0 is idle workers and start-up), and the
+        costliest cells."""
         wall = time.monotonic() - self.started
         work = sum(self.work.values())
         workers = max(int(workers), self.progress.nodes or 0, 1)
         costliest = sorted(self.work.items(), key=lambda item: (-item[1], item[0]))[:COSTLIEST]
+        everything = work + sum(self.other.values())
         return {"wall_s": wall, "cell_work_s": work, "workers": workers, "workers_with_cells": len(self.workers),
                 "ratio": wall / (work / workers) if work else None,
+                "test_work_s": everything, "ratio_all_tests": wall / (everything / workers) if everything else None,
                 "costliest": [{"test_id": nodeid, "seconds": seconds} for nodeid, seconds in costliest]}
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
@@ -134,6 +139,7 @@ class ProgressCounter:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if CELL_TEST not in report.nodeid:
+            self.other[report.nodeid] += float(report.duration or 0.0)
             return
         self.work[report.nodeid] += float(report.duration or 0.0)
         self.workers.add(worker_of(report))
@@ -170,7 +176,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.write_line(
             f"efficiency: wall {efficiency['wall_s']:.1f} s for {efficiency['cell_work_s']:.1f} s of cell work on "
             f"{efficiency['workers']} worker(s) ({efficiency['workers_with_cells']} ran cells): wall / (work / "
-            f"workers) = {efficiency['ratio']:.2f}; costliest: "
+            f"workers) = {efficiency['ratio']:.2f} ({efficiency['ratio_all_tests']:.2f} over all "
+            f"{efficiency['test_work_s']:.1f} s of test work); costliest: "
             + ", ".join(f"{c['test_id'].split('[', 1)[-1].rstrip(']')} {c['seconds']:.1f} s"
                         for c in efficiency["costliest"]))
     executor = config.stash.get(EXECUTOR_KEY, None)

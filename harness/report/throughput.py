@@ -68,7 +68,9 @@ def efficiency_section(environment: dict[str, Any]) -> str:
     return ('<h2 id="efficiency">Run efficiency</h2>'
             + note(f"wall {fmt(efficiency['wall_s'])} s for {fmt(efficiency['cell_work_s'])} s of cell work on "
                    f"{efficiency['workers']} worker(s): wall / (work / workers) = {fmt(efficiency['ratio'])} "
-                   "(1.0: every worker busy with cells from start to end)")
+                   + (f"({fmt(efficiency['ratio_all_tests'])} over all {fmt(efficiency['test_work_s'])} s of test "
+                      "work) " if efficiency.get("ratio_all_tests") is not None else "")
+                   + "(1.0: every worker busy from start to end)")
             + table(["costliest cell", "seconds"], body, ' id="efficiency-cells"', caption="Costliest cells"))
 
 
