@@ -32,12 +32,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from harness.files import atomic_write_bytes, atomic_write_text  # noqa: E402
-from harness.datasets.synthetic_shapes import CATEGORIES, EVAL_SEED, IMAGE_SIZE, NUM_CLASSES, TRAIN_SEED, generate_sample  # noqa: E402
-from harness.detection.ssd.default_boxes import DefaultBoxesConfig, assign_targets, default_boxes_xywh  # noqa: E402
-from harness.detection.ssd.preprocess import preprocess  # noqa: E402
+from harness.datasets.synthetic_shapes import CATEGORIES, EVAL_SEED, IMAGE_SIZE, NUM_CLASSES, TRAIN_SEED  # noqa: E402
+from harness.detection.ssd.default_boxes import DefaultBoxesConfig, default_boxes_xywh  # noqa: E402
 from harness.detection.ssd.ssd_small import SSD, ssd_from_onnx  # noqa: E402
 from training.compression_augment import SEED_002_CODERS, CompressionAugmentation, find_cut_module  # noqa: E402
-from training.losses import multibox_loss  # noqa: E402
+from harness.detection.ssd.loss import multibox_loss, shapes_batch  # noqa: E402
 from training.loop import save_checkpoint, warmup_cosine_lr, write_md5_sidecar  # noqa: E402
 
 ASSETS = REPO / "harness" / "assets"
@@ -47,11 +46,8 @@ OPSET = 13
 
 def make_batch(step: int, batch_size: int, anchors: np.ndarray, config: DefaultBoxesConfig,
                seed: int = TRAIN_SEED) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Inputs and targets of training step ``step`` (deterministic)."""
-    samples = [generate_sample(seed, step * batch_size + i) for i in range(batch_size)]
-    images = torch.from_numpy(preprocess(np.stack([s.image for s in samples])))
-    locs, labels = zip(*(assign_targets(s.boxes / IMAGE_SIZE, s.labels, anchors, config) for s in samples))
-    return images, torch.from_numpy(np.stack(locs)), torch.from_numpy(np.stack(labels))
+    """Inputs and targets of training step ``step`` (deterministic; harness.detection.ssd.loss.shapes_batch)."""
+    return shapes_batch(step, batch_size, anchors, config, seed)
 
 
 def train(steps: int, batch_size: int = 32, lr: float = 3e-3, warmup: int = 100, seed: int = 0,

@@ -46,6 +46,12 @@ def cmd_quantize(args: argparse.Namespace) -> int:
 
     load_model(args.model)  # the split engine's check: a clear error for a missing or broken file
     feeds = calibration_feeds(args.model, args.calibration)
+    if args.accuracy_aware is not None:
+        from harness.derive.quantize import quantize_accuracy_aware
+
+        if args.mode != "static":
+            raise UserError("--accuracy-aware keeps nodes of a static QDQ model in float: use --mode static")
+        return _report(args, quantize_accuracy_aware(args.model, args.out, feeds, args.accuracy_aware, args.calibrate))
     return _report(args, quantize(args.model, args.out, args.mode, feeds, args.calibrate))
 
 
@@ -56,8 +62,15 @@ def cmd_prune(args: argparse.Namespace) -> int:
     if not 0.0 <= args.sparsity < 1.0:
         raise UserError(f"--sparsity {args.sparsity}: give a fraction in [0, 1)")
     if args.structured:
-        raise UserError(f"--structured needs the model's torch builder (channel pruning rebuilds the layers); "
-                        f"{args.model} is a bare ONNX file: prune it unstructured (without --structured)")
+        from harness.derive.structured import prune_structured, torch_model_for
+
+        try:
+            torch_model_for(args.model)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+        return _report(args, prune_structured(args.model, args.out, args.sparsity, args.finetune_steps))
+    if args.finetune_steps:
+        raise UserError("--finetune-steps re-trains the torch model of a structured pruning: give --structured too")
     return _report(args, prune_global(args.model, args.out, args.sparsity))
 
 
@@ -71,6 +84,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           help="folder of .npz files, each one set of the model's inputs by input name (static)")
     quantize.add_argument("--calibrate", choices=["minmax", "percentile"], default="minmax",
                           help="calibration of the activation ranges (static)")
+    quantize.add_argument("--accuracy-aware", type=float, default=None, metavar="NMSE",
+                          help="keep the most sensitive nodes in float until the outputs' NMSE to FP32 on the "
+                               "calibration data is at most NMSE (static)")
     quantize.add_argument("--json", action="store_true", help="print JSON")
     quantize.set_defaults(func=cmd_quantize)
     prune = subparsers.add_parser("prune", help="global magnitude pruning of the weights (torch.nn.utils.prune)")
@@ -79,5 +95,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     prune.add_argument("--out", type=Path, required=True, help="destination .onnx file")
     prune.add_argument("--structured", action="store_true",
                        help="channel pruning that shrinks the graph (needs the model's torch builder)")
+    prune.add_argument("--finetune-steps", type=int, default=0, metavar="N",
+                       help="with --structured: re-train the pruned model for N seeded steps of its own loss")
     prune.add_argument("--json", action="store_true", help="print JSON")
     prune.set_defaults(func=cmd_prune)

@@ -7,13 +7,14 @@ at least: per-channel QDQ needs it).
 """
 from __future__ import annotations
 
+import math
 import tempfile
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from harness.derive import Derived
+from harness.derive import WEIGHT_OPS, Derived
 from harness.files import atomic_write
 from harness.models.prepare import prepare_model, save_prepared
 
@@ -60,3 +61,147 @@ def quantize(model: Path, out: Path, mode: str = "static", calibration: Sequence
     return Derived(out, f"qdq-{mode}" if mode == "static" else "dynamic",
                    {"calibration_feeds": len(calibration), "calibrate": calibrate if mode == "static" else None,
                     "prepared": done})
+
+
+def output_nmse(float_model: Path, derived: Path, feeds: Sequence[dict[str, np.ndarray]]) -> float:
+    """The largest, over the model's outputs, NMSE of ``derived``'s outputs to ``float_model``'s on ``feeds``."""
+    from harness.runtime import make_session
+
+    reference, test = make_session(str(float_model)), make_session(str(derived))
+    errors: list[float] = []
+    norms: list[float] = []
+    for feed in feeds:
+        want, got = reference.run(None, feed), test.run(None, feed)
+        if not errors:
+            errors, norms = [0.0] * len(want), [0.0] * len(want)
+        for k, (w, g) in enumerate(zip(want, got)):
+            errors[k] += float(np.sum((np.float64(g) - w) ** 2))
+            norms[k] += float(np.sum(np.float64(w) ** 2))
+    return max(e / n if n else 0.0 for e, n in zip(errors, norms))
+
+
+def sensitivity_order(source: Path, quantized: Path, feeds: Sequence[dict[str, np.ndarray]]) -> list[str]:
+    """The quantized nodes, most sensitive first: onnxruntime's QDQ debugging tools (qdq_loss_debug) run the float
+    and the QDQ model on the feeds and give each activation's signal-to-quantization-noise ratio against the float
+    model's (``xmodel_err``, dB); a node ranks by the dB its stage loses (SQNR of its inputs minus that of its
+    output: the noise it adds itself, not what it inherits), the largest loss first."""
+    import onnx
+    from onnxruntime.quantization import CalibrationDataReader
+    from onnxruntime.quantization.qdq_loss_debug import (
+        collect_activations, compute_activation_error, create_activation_matching,
+        modify_model_output_intermediate_tensors,
+    )
+
+    class Feeds(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.items = iter(list(feeds))
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            return next(self.items, None)
+
+    with tempfile.TemporaryDirectory(prefix="sensitivity-") as folder:
+        augmented = {}
+        for name, path in (("float", source), ("qdq", quantized)):
+            augmented[name] = Path(folder) / f"{name}.onnx"
+            modify_model_output_intermediate_tensors(str(path), str(augmented[name]))
+        float_acts = collect_activations(str(augmented["float"]), Feeds())
+        qdq_acts = collect_activations(str(augmented["qdq"]), Feeds())
+    errors = compute_activation_error(create_activation_matching(qdq_acts, float_acts))
+    graph = onnx.load(str(source)).graph
+    producer = {output: node for node in graph.node for output in node.output}
+    sqnr = {name: err["xmodel_err"] for name, err in errors.items() if "xmodel_err" in err}
+    sqnr.update({i.name: math.inf for i in graph.input})  # the model's input: exact in both models
+
+    def upstream(tensor: str) -> float:
+        """The SQNR of the nearest matched tensor at or above ``tensor`` (through unmatched nodes)."""
+        seen = set()
+        while tensor not in sqnr and tensor in producer and tensor not in seen:
+            seen.add(tensor)
+            node = producer[tensor]
+            tensor = node.input[0] if node.input else tensor
+        return sqnr.get(tensor, math.inf)
+
+    # each matched activation: the dB of SQNR lost from its producer's inputs to it, i.e. the noise this stage
+    # adds to what it was given; the stages that add most go first
+    losses = []
+    for tensor, value in sqnr.items():
+        if tensor in producer:
+            node = producer[tensor]
+            given = min([upstream(i) for i in node.input if i] or [math.inf])
+            losses.append((-(min(given, 200.0) - value), tensor))
+    order: list[str] = []
+    for _, tensor in sorted(losses):
+        node = producer[tensor]
+        # QDQ sits after a fused activation (Conv -> Relu): keeping the Relu in float keeps its Conv too
+        group = [node]
+        if node.op_type not in WEIGHT_OPS and node.input and node.input[0] in producer:
+            group.insert(0, producer[node.input[0]])
+        order += [n.name for n in group if n.name not in order]
+    return order
+
+
+def quantize_accuracy_aware(model: Path, out: Path, calibration: Sequence[dict[str, np.ndarray]],
+                            max_output_nmse: float, calibrate: str = "percentile") -> Derived:
+    """Static QDQ quantization that keeps the most sensitive nodes in float until the outputs' NMSE to FP32 on
+    the calibration feeds is at most ``max_output_nmse``: 0, 1, 2, 4, ... nodes of :func:`sensitivity_order`
+    excluded (``nodes_to_exclude`` of onnxruntime's quantizer) until one count meets the bound, then bisection to
+    the fewest that do (the outputs' NMSE need not fall monotonically with the count; the search trusts it to)."""
+    from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
+
+    if not calibration:
+        raise ValueError("accuracy-aware quantization needs calibration data: give --calibration DIR")
+    if not max_output_nmse > 0:
+        raise ValueError(f"--accuracy-aware {max_output_nmse}: give the largest output NMSE to FP32 allowed (> 0)")
+    prepared, done = prepare_model(model, opset=None)
+    if (done["opset"] or 13) < 13:
+        prepared, done = prepare_model(prepared, opset=13)
+    method = CalibrationMethod.Percentile if calibrate == "percentile" else CalibrationMethod.MinMax
+    with tempfile.TemporaryDirectory(prefix="quantize-aware-") as folder:
+        source = Path(folder) / "prepared.onnx"
+        save_prepared(prepared, source)
+
+        def attempt(excluded: list[str]) -> tuple[Path, float]:
+            feeds = iter(list(calibration))
+
+            class Feeds(CalibrationDataReader):
+                def get_next(self) -> dict[str, np.ndarray] | None:
+                    return next(feeds, None)
+
+            target = Path(folder) / f"quantized-{len(excluded)}.onnx"
+            quantize_static(str(source), str(target), Feeds(), quant_format=QuantFormat.QDQ, per_channel=True,
+                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, calibrate_method=method,
+                            nodes_to_exclude=excluded)
+            return target, output_nmse(source, target, calibration)
+
+        target, nmse = attempt([])
+        trail = [(0, nmse)]
+        order = sensitivity_order(source, target, calibration) if nmse > max_output_nmse else []
+        best, failed, count = (0, target, nmse) if nmse <= max_output_nmse else None, 0, 1
+        while best is None and order:  # doubling: 1, 2, 4, ... nodes in float
+            count = min(count, len(order))
+            target, nmse = attempt(order[:count])
+            trail.append((count, nmse))
+            if nmse <= max_output_nmse:
+                best = (count, target, nmse)
+            elif count == len(order):
+                break
+            else:
+                failed, count = count, count * 2
+        if best is None:
+            raise ValueError(f"{model}: even with every quantized node kept in float the outputs' NMSE is {nmse:.3g} "
+                             f"> {max_output_nmse}; the bound cannot be met by quantization")
+        while best[0] - failed > 1:  # bisection: the fewest float nodes of the order that meet the bound
+            middle = (best[0] + failed) // 2
+            target, nmse = attempt(order[:middle])
+            trail.append((middle, nmse))
+            if nmse <= max_output_nmse:
+                best = (middle, target, nmse)
+            else:
+                failed = middle
+        count, target, nmse = best
+        data = target.read_bytes()
+        atomic_write(Path(out), lambda handle: handle.write(data))
+    excluded = order[:count]
+    return Derived(Path(out), "qdq-aware", {"calibration_feeds": len(calibration), "calibrate": calibrate,
+                                            "max_output_nmse": max_output_nmse, "output_nmse": nmse,
+                                            "float_nodes": excluded, "trail": trail, "prepared": done})

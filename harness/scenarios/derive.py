@@ -33,8 +33,12 @@ from harness.scenarios import SCENARIOS
 from harness.scenarios.base import Cell, CellOutcome, Metric, RunContext, Scenario
 
 FP32 = "fp32"
-METHODS = (FP32, "qdq-static", "dynamic", "prune-global")
-QUANTIZED = ("qdq-static", "dynamic")
+METHODS = (FP32, "qdq-static", "dynamic", "prune-global", "prune-structured", "qdq-aware")
+#: methods whose part 1 cannot meet the FP32 part 2: channel pruning changes the cut tensors' channel counts
+WHOLE_MODEL_ONLY = ("prune-structured",)
+#: methods with a fine-tuning step (``finetune: STEPS`` in a methods entry)
+FINETUNED = ("prune-structured",)
+QUANTIZED = ("qdq-static", "dynamic", "qdq-aware")
 
 
 @SCENARIOS.register("derive")
@@ -45,10 +49,13 @@ class DeriveScenario(Scenario):
         Metric("file_bytes", "bytes"), Metric("zlib_bytes", "bytes"), Metric("sparsity", "fraction"),
         Metric("parameters", "count"), Metric("nodes", "count"),
     )
-    matrix_keys = {"models": "model -> {task: detection|asr, data_set, calibration_seed, methods: [{method, level}], "
-                             "splits} (level: calibration images or sparsity; splits: node indices where the derived "
-                             "part 1 meets the FP32 part 2, detection only)",
+    matrix_keys = {"models": "model -> {task: detection|asr, data_set, calibration_seed, methods: [{method, level"
+                             "[, finetune][, slow]}], splits} (level: calibration images, sparsity or channel ratio; "
+                             "finetune: re-training steps after the method, a cell beside the one without; splits: "
+                             "node indices where the derived part 1 meets the FP32 part 2, detection only)",
                    "quantized_output_nmse_max": "declared NMSE of a quantized model's outputs to FP32's",
+                   "aware_output_nmse_max": "the bound the accuracy-aware quantization (qdq-aware) keeps nodes in "
+                                            "float for",
                    "latency_repeat": "steady-state runs of the latency measurement"}
     required_matrix_keys = ("models", "quantized_output_nmse_max", "latency_repeat")
     TORCH_METHODS = (FP32, "dynamic")
@@ -61,6 +68,10 @@ class DeriveScenario(Scenario):
             if bad:
                 raise ValueError(f"matrix/derive.yaml: {model}: method(s) {', '.join(bad)} not available for its "
                                  f"task; known: {', '.join(allowed)}")
+            tuned = [m["method"] for m in entry["methods"] if m.get("finetune") and m["method"] not in FINETUNED]
+            if tuned:
+                raise ValueError(f"matrix/derive.yaml: {model}: finetune is implemented for {', '.join(FINETUNED)}, "
+                                 f"not {', '.join(tuned)}")
         self._anchor: dict[tuple[str, str], dict[str, Any]] = {}
         self._checks: dict[str, dict[str, Any]] = {}
         self._assets: dict[tuple[str, str], tuple[Any, Any]] = {}
@@ -73,8 +84,11 @@ class DeriveScenario(Scenario):
                 for m in entry["methods"]:
                     head = (("model_name", model), ("data_set_name", entry["data_set"]), ("device", device),
                             ("method", m["method"]), ("level", m["level"]))
-                    cells.append(Cell(self.name, head))
-                    cells += [Cell(self.name, head + (("split", int(split)),)) for split in entry.get("splits", [])]
+                    if m.get("finetune"):  # re-trained: a cell beside the one without re-training
+                        head += (("finetune", int(m["finetune"])),)
+                    cells.append(Cell(self.name, head, ("slow",) if m.get("slow") else ()))
+                    if m["method"] not in WHOLE_MODEL_ONLY:
+                        cells += [Cell(self.name, head + (("split", int(split)),)) for split in entry.get("splits", [])]
         return cells
 
     def is_asr(self, cell: Cell) -> bool:
@@ -107,7 +121,8 @@ class DeriveScenario(Scenario):
     # --- one cell ----------------------------------------------------------------------------------------
     def derive(self, cell: Cell, folder: Path) -> Path:
         from harness.derive.prune import prune_global
-        from harness.derive.quantize import quantize
+        from harness.derive.quantize import quantize, quantize_accuracy_aware
+        from harness.derive.structured import prune_structured
 
         detector, _ = self.detector_and_data(cell)
         method, level = cell["method"], cell["level"]
@@ -116,6 +131,11 @@ class DeriveScenario(Scenario):
             return Path(detector.onnx_path)
         if method == "prune-global":
             return prune_global(detector.onnx_path, out, float(level)).path
+        if method == "prune-structured":
+            return prune_structured(detector.onnx_path, out, float(level), int(cell.get("finetune") or 0)).path
+        if method == "qdq-aware":
+            return quantize_accuracy_aware(detector.onnx_path, out, self.calibration(cell, int(level)),
+                                           float(self.matrix["aware_output_nmse_max"]), calibrate="minmax").path
         mode = "static" if method == "qdq-static" else "dynamic"
         feeds = self.calibration(cell, int(level)) if mode == "static" else []
         return quantize(detector.onnx_path, out, mode, feeds).path
@@ -269,8 +289,20 @@ class DeriveScenario(Scenario):
             requested, weights = float(cell["level"]), columns["weights"]
             assert abs(columns["sparsity"] - requested) * weights <= 1, \
                 f"sparsity {columns['sparsity']} of {weights} weights, requested {requested}"
+        if cell["method"] == "prune-structured":
+            # channel pruning at ratio r removes r of a layer's filters and r of the next layer's inputs: more
+            # than r of the parameters go, and the file shrinks with them (dense weights, no zeros needed)
+            from harness.derive import model_figures
+
+            detector, _ = self.detector_and_data(cell)
+            fp32 = model_figures(Path(detector.onnx_path))
+            assert columns["parameters"] < (1 - float(cell["level"])) * fp32["parameters"], \
+                f"{columns['parameters']} parameters left of {fp32['parameters']} at ratio {cell['level']}"
+            assert columns["file_bytes"] < fp32["file_bytes"] and columns["sparsity"] < 0.01
         if checks["output_nmse"] is not None:
-            bound = float(self.matrix["quantized_output_nmse_max"])
+            # the accuracy-aware mode's own bound, checked here on the scenario's own count of the outputs' NMSE
+            bound = float(self.matrix["aware_output_nmse_max" if cell["method"] == "qdq-aware"
+                                      else "quantized_output_nmse_max"])
             assert max(checks["output_nmse"]) <= bound, f"outputs NMSE {checks['output_nmse']} to FP32 > {bound}"
         if cell["method"] == FP32:
             assert columns["rec_perf"] == columns["anc_perf"] and columns["sparsity"] < 0.01

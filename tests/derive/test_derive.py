@@ -15,6 +15,7 @@ from harness.derive import model_figures, weight_names
 from harness.detection.detectors import DETECTORS
 
 pytestmark = pytest.mark.derive
+REPO_ASSETS = Path(__file__).resolve().parents[2] / "harness" / "assets"
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +66,60 @@ def test_global_pruning_reaches_the_requested_sparsity_within_one_weight(detecto
         assert figures["zlib_bytes"] < model_figures(detector.onnx_path)["zlib_bytes"]  # sparse codes smaller
 
 
+def test_structured_pruning_shrinks_the_graph(detector, capsys, tmp_path) -> None:
+    """torch-pruning removes 30 % of every prunable layer's channels: the exported file has fewer, dense
+    parameters (more than 30 % fewer), the same nodes and outputs of the same shapes on the same input."""
+    from harness.runtime import make_session
+
+    out = tmp_path / "structured.onnx"
+    figures = run_json(capsys, "prune", str(detector.onnx_path), "--sparsity", "0.3", "--out", str(out),
+                       "--structured", "--json")
+    fp32 = model_figures(detector.onnx_path)
+    assert figures["parameters"] < 0.7 * fp32["parameters"] and figures["file_bytes"] < 0.7 * fp32["file_bytes"]
+    assert figures["sparsity"] < 0.01 and figures["nodes"] == fp32["nodes"]
+    assert figures["torch_parameters_after"] == figures["parameters"]  # torch's count = the file's
+    feed = {"image": np.zeros((1, 3, 128, 128), np.float32)}
+    want = make_session(str(detector.onnx_path)).run(None, feed)
+    got = make_session(str(out)).run(None, feed)
+    assert [g.shape for g in got] == [w.shape for w in want]
+    widths = {tuple(numpy_helper.to_array(i).shape) for i in onnx.load(str(out)).graph.initializer}
+    assert widths != {tuple(numpy_helper.to_array(i).shape) for i in onnx.load(str(detector.onnx_path)).graph.initializer}
+
+
+def test_fine_tuning_after_structured_pruning_trains_the_pruned_model(detector, tmp_path) -> None:
+    """Two seeded steps of the builder's loss move the pruned weights (the same two steps give the same
+    weights) and keep the pruned shapes; the derive cell with 300 steps is the nightly job's."""
+    from harness.derive.structured import prune_structured
+
+    plain = prune_structured(detector.onnx_path, tmp_path / "plain.onnx", 0.3)
+    tuned = [prune_structured(detector.onnx_path, tmp_path / f"tuned{i}.onnx", 0.3, finetune_steps=2) for i in (0, 1)]
+    assert tuned[0].details["finetune_steps"] == 2 and len(tuned[0].details["finetune_loss_first_last"]) == 2
+    weights = [{i.name: numpy_helper.to_array(i) for i in onnx.load(str(d.path)).graph.initializer}
+               for d in (plain, *tuned)]
+    assert {k: v.shape for k, v in weights[0].items()} == {k: v.shape for k, v in weights[1].items()}
+    assert any(not np.array_equal(weights[0][k], weights[1][k]) for k in weights[0])
+    assert all(np.array_equal(weights[1][k], weights[2][k]) for k in weights[1])
+
+
+def test_accuracy_aware_quantization_meets_its_bound(detector, calibration, capsys, tmp_path) -> None:
+    """Plain static QDQ misses a bound of a third of its own outputs' NMSE; the accuracy-aware mode meets it by
+    keeping nodes in float (counted again here from the written file, on the calibration feeds)."""
+    from harness.cli.derive import calibration_feeds
+    from harness.derive.quantize import output_nmse
+
+    feeds = calibration_feeds(detector.onnx_path, calibration)
+    plain = tmp_path / "plain.onnx"
+    run_json(capsys, "quantize", str(detector.onnx_path), "--out", str(plain), "--calibration", str(calibration),
+             "--json")
+    bound = output_nmse(detector.onnx_path, plain, feeds) / 3
+    aware = tmp_path / "aware.onnx"
+    figures = run_json(capsys, "quantize", str(detector.onnx_path), "--out", str(aware), "--calibration",
+                       str(calibration), "--accuracy-aware", str(bound), "--json")
+    assert figures["method"] == "qdq-aware" and 0 < len(figures["float_nodes"]) < figures["nodes"]
+    assert output_nmse(detector.onnx_path, aware, feeds) <= bound * 1.0001
+    assert 0 < figures["quantized_nodes"] < model_figures(plain)["quantized_nodes"]
+
+
 def test_bad_input_is_named_and_writes_nothing(detector, calibration, capsys, tmp_path) -> None:
     out = tmp_path / "x.onnx"
     (tmp_path / "not.onnx").write_text("not a model")
@@ -73,8 +128,12 @@ def test_bad_input_is_named_and_writes_nothing(detector, calibration, capsys, tm
         (["quantize", str(detector.onnx_path), "--out", str(out)], "static quantization needs calibration data"),
         (["quantize", str(detector.onnx_path), "--out", str(out), "--calibration", str(tmp_path)], "holds no .npz"),
         (["prune", str(detector.onnx_path), "--sparsity", "1.0", "--out", str(out)], "give a fraction in [0, 1)"),
-        (["prune", str(detector.onnx_path), "--sparsity", "0.3", "--out", str(out), "--structured"],
-         "needs the model's torch builder"),
+        (["quantize", str(detector.onnx_path), "--out", str(out), "--mode", "dynamic", "--accuracy-aware", "0.01"],
+         "use --mode static"),
+        (["prune", str(detector.onnx_path), "--sparsity", "0.3", "--out", str(out), "--finetune-steps", "5"],
+         "give --structured too"),
+        (["prune", str(REPO_ASSETS / "retinanet_small.onnx"), "--sparsity", "0.3", "--out", str(out),
+          "--structured"], "needs the model's torch builder"),
     ]
     for argv, message in cases:
         assert main(argv) == 1
