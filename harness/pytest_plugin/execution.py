@@ -113,13 +113,16 @@ class ProgressCounter:
         self.work: dict[str, float] = defaultdict(float)
         self.other: dict[str, float] = defaultdict(float)  # the other tests' work too: not idle workers
         self.workers: set[str] = set()
+        # per worker, when its first test began, from the run's start: spawn + imports + collection
+        self.startup: dict[str, float] = {}
 
     def efficiency(self, workers: int = 1) -> dict[str, Any]:
         """``wall_s``, ``cell_work_s``, ``workers`` (the run's xdist workers, or Ray nodes when more),
         ``workers_with_cells`` (those that ran a cell), ``ratio`` = wall / (work / workers) (1.0: every worker
         busy with cells all along), ``test_work_s`` and ``ratio_all_tests``, the same over every test's work
-        (a run that also holds other tests: what is left above 1.0 is idle workers and start-up), and the
-        costliest cells."""
+        (a run that also holds other tests: what is left above 1.0 is idle workers and start-up),
+        ``startup_s`` (per worker, the seconds from the run's start to its first test: process start, imports,
+        collection) and the costliest cells."""
         wall = time.monotonic() - self.started
         work = sum(self.work.values())
         workers = max(int(workers), self.progress.nodes or 0, 1)
@@ -128,6 +131,7 @@ class ProgressCounter:
         return {"wall_s": wall, "cell_work_s": work, "workers": workers, "workers_with_cells": len(self.workers),
                 "ratio": wall / (work / workers) if work else None,
                 "test_work_s": everything, "ratio_all_tests": wall / (everything / workers) if everything else None,
+                "startup_s": dict(sorted(self.startup.items())),
                 "costliest": [{"test_id": nodeid, "seconds": seconds} for nodeid, seconds in costliest]}
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
@@ -138,11 +142,14 @@ class ProgressCounter:
         self.progress.cells_total = max(self.progress.cells_total, sum(CELL_TEST in nodeid for nodeid in ids))
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        worker = worker_of(report)
+        if worker not in self.startup and report.when == "setup":
+            self.startup[worker] = max(0.0, time.monotonic() - float(report.duration or 0.0) - self.started)
         if CELL_TEST not in report.nodeid:
             self.other[report.nodeid] += float(report.duration or 0.0)
             return
         self.work[report.nodeid] += float(report.duration or 0.0)
-        self.workers.add(worker_of(report))
+        self.workers.add(worker)
         # a cell is done after its call, or at setup when it was skipped or errored there
         if report.when == "call" or (report.when == "setup" and not report.passed):
             self.progress.cells_done += 1
@@ -177,7 +184,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
             f"efficiency: wall {efficiency['wall_s']:.1f} s for {efficiency['cell_work_s']:.1f} s of cell work on "
             f"{efficiency['workers']} worker(s) ({efficiency['workers_with_cells']} ran cells): wall / (work / "
             f"workers) = {efficiency['ratio']:.2f} ({efficiency['ratio_all_tests']:.2f} over all "
-            f"{efficiency['test_work_s']:.1f} s of test work); costliest: "
+            f"{efficiency['test_work_s']:.1f} s of test work); start-up "
+            + ", ".join(f"{w} {s:.1f} s" for w, s in efficiency["startup_s"].items()) + "; costliest: "
             + ", ".join(f"{c['test_id'].split('[', 1)[-1].rstrip(']')} {c['seconds']:.1f} s"
                         for c in efficiency["costliest"]))
     executor = config.stash.get(EXECUTOR_KEY, None)

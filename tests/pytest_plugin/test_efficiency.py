@@ -26,6 +26,7 @@ def test_work_is_summed_per_cell_and_judged_against_the_workers() -> None:
     assert 4.0 <= figures["wall_s"] < 5.0 and abs(figures["ratio"] - figures["wall_s"] / 3.0) < 1e-9
     # every test's work counts too: 6 s of cells + 50 s of another test on 2 workers
     assert abs(figures["test_work_s"] - 56.0) < 1e-9 and abs(figures["ratio_all_tests"] - figures["wall_s"] / 28.0) < 1e-9
+    assert set(figures["startup_s"]) == {"gw0", "gw1"} and all(0 <= s < 1 for s in figures["startup_s"].values())
     assert [c["test_id"] for c in figures["costliest"]] == [cell.format(n) for n in ("a", "c", "b")]
     html = efficiency_section({"efficiency": figures})
     assert 'id="efficiency"' in html and cell.format("a") in html
