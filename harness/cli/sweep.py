@@ -65,8 +65,13 @@ def run_sweep(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]
     bandwidths = args.bandwidth or [float(b) for b in delivery.get("uplink_mbps", [10, 50, 100])]
     planner = SplitPlanner(args.model)
     inputs = feeds_from(args, planner) or model_inputs(planner)  # a symbolic input without options: an error naming them
+    device_model = None
+    if args.device_model is not None:
+        from harness.split import load_model
+
+        device_model = load_model(args.device_model)  # a clear error for a missing or broken file
     sweep = SplitSweep(planner.model, inputs.feeds, profiles[args.device_profile],
-                       profiles[args.network_profile], args.repeat)
+                       profiles[args.network_profile], args.repeat, device_model)
     chosen = chosen_configs(sweep.splitter, args.splits or [])
     results = [sweep.measure(config, [coder]) for config in sweep.splitter.configs()]
     summary = sweep_summary(sweep.layers, [r.row(coder) for r in results], [r.cost(coder) for r in results],
@@ -80,6 +85,7 @@ def run_sweep(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]
         row["latency"] = [{key: r[key] for key in ("bandwidth_mbps", "transmission_ms", "total_ms")}
                           for r in latency_rows([measured.cost(coder)], bandwidths, args.rtt_ms)]
         summary["chosen"].append(row)
+    summary["device_model"] = str(args.device_model) if args.device_model else None
     downlink = float(delivery.get("downlink_mbps", 50))
     context = {"device": sweep.device.label(), "network": sweep.network.label(), "coder": coder,
                "downlink_mbps": downlink, "anchors": anchors(sweep.layers, int(delivery.get("privacy_layers", 1))),
@@ -91,6 +97,9 @@ def print_tables(summary: dict[str, Any], context: dict[str, Any]) -> None:
     print(f"{summary['layers']} layers, {len(summary['configs'])} configurations; coder {context['coder']}")
     print(f"measured on {summary['inputs']}")
     print(f"part 1 on {context['device']}; part 2 on {context['network']}")
+    if summary.get("device_model"):
+        print(f"part 1 of the derived device model {summary['device_model']} (cut by the tensors' names); "
+              "max|diff| against the unsplit network model")
     print(f"{'k':>3} {'cut bytes':>10} {'coded':>10} {'part1 B':>10} {'part2 B':>10} {'part1 ms':>9} "
           f"{'part2 ms':>9} {'dl ms':>8} {'max|diff|':>10} lossless")
     for row in summary["configs"]:
@@ -141,6 +150,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sweep.add_argument("--repeat", type=int, default=5, help="steady-state repetitions per part (default 5)")
     sweep.add_argument("--splits", type=_cut_points, default=None, metavar="I,J,NAME,...",
                        help="also measure these cuts (before a node index or a node name), beside every layer boundary")
+    sweep.add_argument("--device-model", type=Path, default=None, metavar="DERIVED.onnx",
+                       help="a model derived for the device (quantize / prune): its part 1 runs on the device, cut "
+                            "at the same tensors by name, before MODEL's part 2")
     add_input_options(sweep)
     sweep.add_argument("--json", action="store_true", help="print the sweep as JSON")
     sweep.set_defaults(func=cmd_sweep_splits)

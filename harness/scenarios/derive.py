@@ -36,6 +36,8 @@ FP32 = "fp32"
 METHODS = (FP32, "qdq-static", "dynamic", "prune-global", "prune-structured", "qdq-aware")
 #: methods whose part 1 cannot meet the FP32 part 2: channel pruning changes the cut tensors' channel counts
 WHOLE_MODEL_ONLY = ("prune-structured",)
+#: the ``size`` task (a built model without data: file sizes and parameter counts only, seed 001 §9.4)
+SIZE_METHODS = (FP32, "dynamic", "prune-global")
 #: methods with a fine-tuning step (``finetune: STEPS`` in a methods entry)
 FINETUNED = ("prune-structured",)
 QUANTIZED = ("qdq-static", "dynamic", "qdq-aware")
@@ -49,7 +51,7 @@ class DeriveScenario(Scenario):
         Metric("file_bytes", "bytes"), Metric("zlib_bytes", "bytes"), Metric("sparsity", "fraction"),
         Metric("parameters", "count"), Metric("nodes", "count"),
     )
-    matrix_keys = {"models": "model -> {task: detection|asr, data_set, calibration_seed, methods: [{method, level"
+    matrix_keys = {"models": "model -> {task: detection|asr|size, data_set, calibration_seed, methods: [{method, level"
                              "[, finetune][, slow]}], splits} (level: calibration images, sparsity or channel ratio; "
                              "finetune: re-training steps after the method, a cell beside the one without; splits: "
                              "node indices where the derived part 1 meets the FP32 part 2, detection only)",
@@ -63,7 +65,7 @@ class DeriveScenario(Scenario):
     def __init__(self, matrix: Mapping[str, Any], context: RunContext) -> None:
         super().__init__(matrix, context)
         for model, entry in matrix["models"].items():
-            allowed = self.TORCH_METHODS if entry.get("task") == "asr" else METHODS
+            allowed = {"asr": self.TORCH_METHODS, "size": SIZE_METHODS}.get(entry.get("task"), METHODS)
             bad = [m["method"] for m in entry["methods"] if m["method"] not in allowed]
             if bad:
                 raise ValueError(f"matrix/derive.yaml: {model}: method(s) {', '.join(bad)} not available for its "
@@ -93,6 +95,33 @@ class DeriveScenario(Scenario):
 
     def is_asr(self, cell: Cell) -> bool:
         return self.matrix["models"][cell["model_name"]].get("task") == "asr"
+
+    def is_size(self, cell: Cell) -> bool:
+        return self.matrix["models"][cell["model_name"]].get("task") == "size"
+
+    def run_size_cell(self, cell: Cell) -> CellOutcome:
+        """A built model (harness.models.MODELS, seeded weights) and its derivation: sizes and counts only."""
+        from harness.derive import model_figures
+        from harness.derive.prune import prune_global
+        from harness.derive.quantize import quantize
+        from harness.models import MODELS
+
+        source = Path(MODELS.get(cell["model_name"])())
+        fp32 = model_figures(source)
+        with tempfile.TemporaryDirectory(prefix="derive-size-") as folder:
+            out = Path(folder) / "derived.onnx"
+            if cell["method"] == FP32:
+                path = source
+            elif cell["method"] == "dynamic":
+                path = quantize(source, out, "dynamic").path
+            else:
+                path = prune_global(source, out, float(cell["level"])).path
+            figures = model_figures(path)
+            self._checks[cell.id] = {"file_size": path.stat().st_size, "fp32": fp32}
+        metrics = {k: figures[k] for k in ("file_bytes", "zlib_bytes", "sparsity", "parameters", "nodes")}
+        columns = {**figures, "metric_name": "file_bytes", "file_mb": figures["file_bytes"] / 1e6,
+                   "size_ratio_to_fp32": figures["file_bytes"] / fp32["file_bytes"]}
+        return CellOutcome(metrics, columns)
 
     # --- assets ----------------------------------------------------------------------------------------
     def detector_and_data(self, cell: Cell) -> tuple[Any, Any]:
@@ -234,6 +263,8 @@ class DeriveScenario(Scenario):
 
         if self.is_asr(cell):
             return self.run_asr_cell(cell)
+        if self.is_size(cell):
+            return self.run_size_cell(cell)
         if cell.get("split") is not None:
             with tempfile.TemporaryDirectory(prefix="derive-") as folder:
                 return self.run_split_cell(cell, self.derive(cell, Path(folder)))
@@ -272,6 +303,13 @@ class DeriveScenario(Scenario):
     def check_cell(self, cell: Cell, outcome: CellOutcome) -> None:
         columns, checks = outcome.columns, self._checks[cell.id]
         assert columns["file_bytes"] == checks["file_size"], "file_bytes is not the file's size"
+        if self.is_size(cell):
+            fp32 = checks["fp32"]
+            if cell["method"] == "dynamic":  # int8 weights: about a quarter of the float file
+                assert columns["file_bytes"] < 0.3 * fp32["file_bytes"] and columns["quantized_nodes"] > 0
+            elif cell["method"] == FP32:
+                assert columns["file_bytes"] > 4 * fp32["parameters"]  # float32 weights, 4 bytes each
+            return
         if self.is_asr(cell):
             if cell["method"] == "dynamic":  # int8 weights of the GRU and Linear layers: under half the float file
                 assert columns["quantized_modules"] > 0 and columns["file_bytes"] < 0.5 * checks["fp32_file_bytes"]

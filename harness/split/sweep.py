@@ -25,6 +25,7 @@ from harness.coders import make_coder
 from harness.split.delivery import ConfigCost
 from harness.memory import peak_rss_since_reset, reset_peak_rss
 from harness.split.profiles import LatencyProfile, profile_session
+from harness.split.cut import part1_by_names
 from harness.split.graph import ModelSource, load_model
 from harness.split.layers import LayerSplitter, SplitConfig
 from harness.split.plan import SplitPlanner
@@ -143,12 +144,19 @@ def max_abs_diff(reference: Sequence[Mapping[str, np.ndarray]], measured: Sequen
 
 
 class SplitSweep:
-    """The configurations of one model measured on given inputs and profiles."""
+    """The configurations of one model measured on given inputs and profiles.
+
+    ``device_model``: a model derived from ``model`` for the device (quantized or pruned, seed 001 §5) whose part 1
+    runs instead of the model's own, cut at the tensors each configuration's plan names (quantization renumbers
+    nodes; harness.split.part1_by_names); part 2 stays the network's. Agreement is then measured against the
+    unsplit *network* model, so ``max_abs_diff`` shows what the derived device anchor loses at each split, and
+    k = N runs the derived model whole."""
 
     def __init__(self, model: ModelSource, inputs: Sequence[Feed], device: LatencyProfile,
-                 network: LatencyProfile, repeat: int = 3) -> None:
+                 network: LatencyProfile, repeat: int = 3, device_model: ModelSource | None = None) -> None:
         if not inputs:
             raise ValueError("a sweep needs at least one input")
+        self.device_model = None if device_model is None else load_model(device_model)
         self.model = load_model(model)
         self.splitter = LayerSplitter(SplitPlanner(self.model))
         self.inputs = [dict(feed) for feed in inputs]
@@ -179,6 +187,10 @@ class SplitSweep:
     def measure(self, config: SplitConfig, coders: Sequence[str] = ("raw",)) -> ConfigResult:
         """Sizes, timings and, per coder spec, coded size and agreement of one configuration."""
         part1, part2 = self.splitter.parts(config)
+        if self.device_model is not None and config.all_on_device:
+            part1 = self.device_model.SerializeToString()
+        elif self.device_model is not None and not config.all_in_network:
+            part1 = part1_by_names(self.device_model, config.plan).SerializeToString()
         part1_timing, cuts = run_part(part1, self.device, self.inputs, self.repeat)
         cuts = [{name: cut[name] for name in config.cut_names} for cut in cuts]
         part2_timing, outputs = run_part(part2, self.network, cuts, self.repeat)

@@ -120,6 +120,26 @@ def test_accuracy_aware_quantization_meets_its_bound(detector, calibration, caps
     assert 0 < figures["quantized_nodes"] < model_figures(plain)["quantized_nodes"]
 
 
+def test_split_sweep_with_a_derived_part1(detector, capsys, tmp_path) -> None:
+    """sweep-splits --device-model: the derived part 1 (cut by names) before the FP32 part 2. The FP32 model as its
+    own device model is the plain split (every cut lossless); a pruned device model loses accuracy at every cut
+    with part 1 on the device, none where everything runs in the network (k = 0)."""
+    pruned = tmp_path / "pruned.onnx"
+    run_json(capsys, "prune", str(detector.onnx_path), "--sparsity", "0.5", "--out", str(pruned), "--json")
+    common = [str(detector.onnx_path), "--repeat", "0", "--json"]
+    itself = run_json(capsys, "sweep-splits", *common, "--device-model", str(detector.onnx_path))
+    derived = run_json(capsys, "sweep-splits", *common, "--device-model", str(pruned))
+    assert derived["device_model"] == str(pruned)
+    # cut by names on the FP32 graph itself is the plain split: lossless at every configuration (seed 001's
+    # 0.001; the device and network profiles' sessions differ in their last bits)
+    assert all(r["lossless"] for r in itself["configs"])
+    by_k = {r["k"]: r for r in derived["configs"]}
+    assert by_k[0]["max_abs_diff"] == 0.0 and by_k[0]["lossless"]
+    assert all(not r["lossless"] for k, r in by_k.items() if k > 0)
+    assert {r["k"]: r["part2_model_bytes"] for r in derived["configs"]} == \
+        {r["k"]: r["part2_model_bytes"] for r in itself["configs"]}  # the network's part 2 throughout
+
+
 def test_bad_input_is_named_and_writes_nothing(detector, calibration, capsys, tmp_path) -> None:
     out = tmp_path / "x.onnx"
     (tmp_path / "not.onnx").write_text("not a model")
@@ -145,3 +165,37 @@ def test_bad_input_is_named_and_writes_nothing(detector, calibration, capsys, tm
     (tmp_path / "bad.npz").rename(bad / "bad.npz")
     assert main(["quantize", str(detector.onnx_path), "--out", str(out), "--calibration", str(bad)]) == 1
     assert "lacks image" in capsys.readouterr().err and not out.exists()
+
+
+def test_size_task_on_a_built_model(tmp_path) -> None:
+    """The ``size`` task (Faster R-CNN's cells, the nightly job's) on a small built model: the float and INT8
+    files' figures from the files themselves, the int8 file about a quarter of the float one."""
+    import torch
+
+    from harness.models import MODELS
+    from harness.scenarios.base import RunContext
+    from harness.scenarios.derive import DeriveScenario
+
+    path = tmp_path / "tiny.onnx"
+    if "tiny_size_test" not in MODELS:
+        @MODELS.register("tiny_size_test")
+        def _tiny() -> Path:
+            if not path.exists():
+                torch.manual_seed(0)
+                net = torch.nn.Sequential(torch.nn.Conv2d(3, 64, 3), torch.nn.ReLU(), torch.nn.Conv2d(64, 64, 3))
+                torch.onnx.export(net.eval(), (torch.zeros(1, 3, 16, 16),), str(path), dynamo=False,
+                                  input_names=["x"], output_names=["y"])
+            return path
+    matrix = {"models": {"tiny_size_test": {"task": "size", "data_set": "none", "methods": [
+        {"method": "fp32", "level": 0}, {"method": "dynamic", "level": 0}]}},
+        "quantized_output_nmse_max": 0.01, "aware_output_nmse_max": 0.002, "latency_repeat": 1}
+    scenario = DeriveScenario(matrix, RunContext(results_dir=tmp_path))
+    outcomes = {cell["method"]: (cell, scenario.run_cell(cell)) for cell in scenario.cells()}
+    for cell, outcome in outcomes.values():
+        scenario.check_cell(cell, outcome)
+    fp32, dynamic = outcomes["fp32"][1].columns, outcomes["dynamic"][1].columns
+    assert fp32["parameters"] == 3 * 64 * 9 + 64 + 64 * 64 * 9 + 64 and fp32["file_bytes"] == path.stat().st_size
+    assert dynamic["quantized_nodes"] > 0 and dynamic["size_ratio_to_fp32"] < 0.3
+    with pytest.raises(ValueError, match="not available for its task"):
+        DeriveScenario({**matrix, "models": {"tiny_size_test": {**matrix["models"]["tiny_size_test"], "methods": [
+            {"method": "qdq-static", "level": 16}]}}}, RunContext(results_dir=tmp_path))

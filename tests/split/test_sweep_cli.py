@@ -22,7 +22,8 @@ def test_json_layout_and_values(toy_path, capsys):
                        "--network-profile", "network_cpu")
     assert code == 0
     data = json.loads(out)
-    assert list(data) == ["layers", "configs", "bandwidths_mbps", "latency", "best", "inputs", "chosen"]
+    assert list(data) == ["layers", "configs", "bandwidths_mbps", "latency", "best", "inputs", "chosen",
+                          "device_model"]
     assert data["inputs"].startswith("seeded inputs (seed 0): ") and data["chosen"] == []
     assert data["layers"] == 4 and [c["k"] for c in data["configs"]] == [0, 1, 2, 3, 4]
     assert all(set(c) == CONFIG_KEYS for c in data["configs"])
