@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from harness.derive.prune import prune_global
-from harness.derive.quantize import quantize
+from harness.derive.quantize import quantize, quantize_accuracy_aware
+from harness.derive.structured import prune_structured
 from harness.detection.detectors import DETECTORS
 from harness.runtime import make_session
 
@@ -26,10 +27,13 @@ def derived(tmp_path_factory):
         "qdq-static": quantize(detector.onnx_path, folder / "q.onnx", "static", feeds).path,
         "dynamic": quantize(detector.onnx_path, folder / "d.onnx", "dynamic").path,
         "prune-global-0.3": prune_global(detector.onnx_path, folder / "p.onnx", 0.3).path,
+        "prune-structured-0.3": prune_structured(detector.onnx_path, folder / "s.onnx", 0.3).path,
+        "qdq-aware": quantize_accuracy_aware(detector.onnx_path, folder / "a.onnx", feeds, 0.002, "minmax").path,
     }
 
 
-@pytest.mark.parametrize("method", ["fp32", "qdq-static", "dynamic", "prune-global-0.3"])  # fp32 first: the base
+@pytest.mark.parametrize("method", ["fp32", "qdq-static", "dynamic", "prune-global-0.3", "prune-structured-0.3",
+                                    "qdq-aware"])  # fp32 first: the base
 def test_inference(benchmark, derived, method):
     _, feed, paths = derived
     session = make_session(str(paths[method]))
