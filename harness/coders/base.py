@@ -150,6 +150,11 @@ class Coder(ABC):
     def decode_array(self, payload: bytes, shape: tuple[int, ...]) -> np.ndarray:
         """float32 array of ``shape`` from a payload; raise BitstreamError if the payload is malformed."""
 
+    def estimated_bytes(self, tensors: Mapping[str, np.ndarray]) -> float | None:
+        """The rate the coder's own entropy model predicts for ``tensors`` (bytes, fractional), for coders that
+        have one (the learnt coders: -Σ log2 p(ŷ) / 8); None for the others."""
+        return None
+
     def encode(self, tensors: Mapping[str, np.ndarray]) -> bytes:
         entries = []
         for name, array in validate_tensors(tensors).items():

@@ -40,6 +40,7 @@ class ImageCoding:
     part2_time: float
     part1_sha256: str = ""  # the cut tensors part 1 gave (harness.split.verify.tensors_sha256)
     part2_input_sha256: str = ""  # the decoded tensors that entered part 2
+    estimated_bytes: float | None = None  # the coder's entropy-model estimate (Coder.estimated_bytes)
 
 
 @dataclass
@@ -71,6 +72,7 @@ class CellResult:
     part1_sha256: str = ""  # over the images in dataset order
     part2_input_sha256: str = ""
     output_nmse_per_image: list[float] = field(default_factory=list)  # split vs unsplit, in dataset order
+    estimated_bytes: float | None = None  # sum over the images, where the coder has an entropy model
 
     def fraction_below(self, bound: float) -> float:
         """Fraction of the images whose split-vs-unsplit output NMSE is below ``bound`` (seed 001 §10.3.9.1)."""
@@ -107,6 +109,7 @@ class MergedImages:
     part1_sha256: str = ""
     part2_input_sha256: str = ""
     output_nmse_per_image: list[float] = field(default_factory=list)
+    estimated_bytes: float | None = None
 
 
 def merge_images(split: int, coder: str, order: Sequence[int], partials: Sequence[CellPartial]) -> MergedImages:
@@ -141,9 +144,11 @@ def merge_images(split: int, coder: str, order: Sequence[int], partials: Sequenc
             out_err, out_ref = out_err + err, out_ref + ref
         enc, dec, part2 = enc + image.enc_time, dec + image.dec_time, part2 + image.part2_time
     images = [by_id[i] for i in order]
+    estimates = [image.estimated_bytes for image in images]
+    estimated = None if any(e is None for e in estimates) else float(sum(estimates))
     return MergedImages(rows, raw, [image.coded_bytes for image in images], nmse(feat_err, feat_ref),
                         nmse(out_err, out_ref), enc, dec, part2,
                         combined_sha256([image.part1_sha256 for image in images]),
                         combined_sha256([image.part2_input_sha256 for image in images]),
                         [nmse(sum(e for e, _ in image.output_sq), sum(r for _, r in image.output_sq))
-                         for image in images])
+                         for image in images], estimated)

@@ -211,7 +211,7 @@ class SplitDetectionPipeline:
             feature_sq=[squared_error(value, decoded[name]) for name, value in tensors.items()],
             output_sq=[padded_squared_error(want, got) for got, want in zip(outputs, anchor)],
             enc_time=enc_time, dec_time=dec_time, part2_time=part2_time, part1_sha256=tensors_sha256(tensors),
-            part2_input_sha256=tensors_sha256(decoded))
+            part2_input_sha256=tensors_sha256(decoded), estimated_bytes=coder.estimated_bytes(tensors))
 
     def reduce_cell(self, split: int, coder_spec: str, partials: Sequence[CellPartial],
                     part1_time: float | None = None) -> CellResult:
@@ -234,7 +234,8 @@ class SplitDetectionPipeline:
             part2_time=merged.part2_time,
             metrics_time=metrics_time, detections=merged.rows, images=len(order),
             coded_bytes_per_image=merged.coded_bytes, part1_sha256=merged.part1_sha256,
-            part2_input_sha256=merged.part2_input_sha256, output_nmse_per_image=merged.output_nmse_per_image)
+            part2_input_sha256=merged.part2_input_sha256, output_nmse_per_image=merged.output_nmse_per_image,
+            estimated_bytes=merged.estimated_bytes)
 
     def run_cell(self, split: int, coder_spec: str) -> CellResult:
         """One cell on every image: ``reduce_cell(run_images(all images))``."""

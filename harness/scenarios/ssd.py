@@ -34,10 +34,11 @@ class SsdScenario(SsdShards, Scenario):  # SsdShards: the hooks that let --execu
         Metric("kbpi", "kbit/image", gates=False),
     )
     matrix_keys = {
-        "detectors": "list of {detector, dataset[, splits][, coders][, slow_splits]}: embedded default first, "
-                     "real assets with --data-dir; an entry's own splits/coders replace the sweep's (a fine-tuned "
-                     "part 2 is tested where it was trained); its cells at slow_splits are marked slow (the "
-                     "nightly job's), the others keep every coder's path in the default run",
+        "detectors": "list of {detector, dataset[, splits][, coders][, coders_at][, slow_splits]}: embedded "
+                     "default first, real assets with --data-dir; an entry's own splits/coders replace the sweep's (a "
+                     "fine-tuned part 2 is tested where it was trained); coders_at maps a split to coders added there "
+                     "only (a learnt coder runs at the cut it was trained for); its cells at slow_splits are marked "
+                     "slow (the nightly job's), the others keep every coder's path in the default run",
         "splits": "split indices; a split cuts BEFORE graph.node[index]",
         "coders": "coder specs of the sweep",
         "metric": "the accuracy metric named in results rows (calc_map, as seed 000)",
@@ -53,18 +54,39 @@ class SsdScenario(SsdShards, Scenario):  # SsdShards: the hooks that let --execu
         self.sweeps = {(entry["detector"], entry["dataset"]): self._sweep(entry) for entry in matrix["detectors"]}
         self.slow_splits = {(entry["detector"], entry["dataset"]): self._slow_splits(entry)
                             for entry in matrix["detectors"]}
+        self.coders_at = {(entry["detector"], entry["dataset"]): self._coders_at(entry) for entry in matrix["detectors"]}
         self._pipelines: dict[tuple[str, str, str], Any] = {}
         self._split_of_label: dict[tuple[str, str, str], dict[Any, int]] = {}
 
     def _sweep(self, entry: Mapping[str, Any]) -> tuple[list[int], list[str]]:
         """(splits, coder specs) of one detectors entry: its own where given, else the sweep's."""
-        allowed = {"detector", "dataset", "splits", "coders", "slow_splits"}
+        allowed = {"detector", "dataset", "splits", "coders", "coders_at", "slow_splits"}
         if not isinstance(entry, Mapping) or not {"detector", "dataset"} <= set(entry) or set(entry) - allowed:
             raise ValueError(f"matrix/ssd.yaml: detectors entry {entry!r} must be a mapping with detector and "
                              f"dataset, optionally splits and coders (allowed keys: {', '.join(sorted(allowed))})")
         splits = [self.split_label(s) for s in entry["splits"]] if "splits" in entry else self.splits
         coders = [make_coder(spec).spec for spec in entry["coders"]] if "coders" in entry else self.coders
         return splits, coders
+
+    def _coders_at(self, entry: Mapping[str, Any]) -> dict[Any, list[str]]:
+        """The coders an entry adds at single splits (``coders_at: {90: [learnt:...]}``), canonical specs."""
+        splits, coders = self._sweep(entry)
+        extra = entry.get("coders_at", {})
+        where = f"matrix/{self.name}.yaml: detectors entry {entry['detector']}/{entry['dataset']}"
+        if not isinstance(extra, Mapping):
+            raise ValueError(f"{where}: coders_at must map a split to a list of coder specs, got {extra!r}")
+        out = {}
+        for split, specs in extra.items():
+            label = self.split_label(split)
+            if label not in splits:
+                raise ValueError(f"{where}: coders_at names split {split}, which is not among its splits "
+                                 f"{[str(s) for s in splits]}")
+            added = [make_coder(spec).spec for spec in specs]
+            doubled = sorted(set(added) & set(coders)) or sorted({c for c in added if added.count(c) > 1})
+            if doubled:
+                raise ValueError(f"{where}: coders_at[{split}] repeats coder(s) {doubled} of the sweep")
+            out[label] = added
+        return out
 
     def _slow_splits(self, entry: Mapping[str, Any]) -> set[Any]:
         """The split labels whose cells are marked slow; at least one split stays in the default run, so every
@@ -101,9 +123,10 @@ class SsdScenario(SsdShards, Scenario):  # SsdShards: the hooks that let --execu
                 head = (("model_name", entry["detector"]), ("data_set_name", entry["dataset"]), ("device", device))
                 cells.append(Cell(self.name, head + (("coder_name", ANCHOR),)))
                 slow = self.slow_splits[(entry["detector"], entry["dataset"])]
+                extra = self.coders_at[(entry["detector"], entry["dataset"])]
                 cells += [Cell(self.name, head + (("split", split), ("coder_name", coder)),
                                ("slow",) if split in slow else ())
-                          for split in splits for coder in coders]
+                          for split in splits for coder in [*coders, *extra.get(split, [])]]
         return cells
 
     # --- assets and the pipeline ---------------------------------------------------------------------
@@ -182,6 +205,11 @@ class SsdScenario(SsdShards, Scenario):  # SsdShards: the hooks that let --execu
                    "part2_input_sha256": result.part2_input_sha256, **self.lineage_columns(cell),
                    "graph_nodes": len(self.pipeline(cell["model_name"], cell["data_set_name"],
                                                     cell["device"]).planner.nodes)}
+        if result.estimated_bytes is not None:  # a coder with an entropy model: its estimate beside the bytes
+            columns["estimated_bytes"] = result.estimated_bytes
+        # seed 003's run-time table: device side = part 1 + feature encoder, server side = decoder + part 2
+        columns["device_time"] = result.part1_time + result.enc_time
+        columns["server_time"] = result.dec_time + result.part2_time
         if hasattr(result, "kbpi_std"):
             measured["kbpi_std"] = columns["kbpi_std"] = result.kbpi_std
         return CellOutcome(measured, columns)

@@ -100,6 +100,12 @@ def _cell_numbers(cell, index: int) -> dict[str, Any]:
             "enc_time": 0.01 * (index % 7), "dec_time": 0.01, "part2_time": 0.5}
 
 
+def _split_only(cell) -> bool:
+    from harness.coders import make_coder
+
+    return cell["coder_name"] != "anchor" and make_coder(cell["coder_name"]).name in ("learnt", "learnt-scalable", "pca")
+
+
 def suite_run_rows(scenario: str = "ssd", devices: tuple[str, ...] = ("cpu",), group: int = 0) -> list[dict[str, Any]]:
     """One row per cell of the first (model, data set) group of the suite's ``scenario``, as the generic cell test
     writes them (test id ``tests/scenarios/test_cells.py::test_cell[<cell.id>]``), plus two structure rows."""
@@ -108,7 +114,10 @@ def suite_run_rows(scenario: str = "ssd", devices: tuple[str, ...] = ("cpu",), g
     cells = Suite().cells(scenario, devices)
     first = group_of(cells[0])
     rows = []
-    for index, cell in enumerate(c for c in cells if group_of(c)[:2] == first[:2]):
+    # the split-only coders of coders_at (seed 003's learnt coders at split 90) are left out: the layout tests
+    # derive the pivot's rows from the sweep's coders; their own section is tested in test_learnt_table
+    sweep = [c for c in cells if group_of(c)[:2] == first[:2] and not _split_only(c)]
+    for index, cell in enumerate(sweep):
         row = {"test_id": f"tests/scenarios/test_cells.py::test_cell[{cell.id}]", **cell.identity_row(),
                **_cell_numbers(cell, index), "status": "pass"}
         rows.append(row)

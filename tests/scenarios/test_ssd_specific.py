@@ -24,7 +24,8 @@ def detector_ids(scenario) -> list[tuple[str, str]]:
 def test_cells_are_the_matrix(ssd_scenario) -> None:
     matrix = ssd_scenario.matrix
     per_detector = {(d["detector"], d["dataset"]): 1 + len(d.get("splits", matrix["splits"]))
-                    * len(d.get("coders", matrix["coders"])) for d in matrix["detectors"]}
+                    * len(d.get("coders", matrix["coders"])) + sum(len(v) for v in d.get("coders_at", {}).values())
+                    for d in matrix["detectors"]}
     cells = ssd_scenario.cells()
     assert len(cells) == sum(per_detector.values()) * len(ssd_scenario.context.devices)
     assert len({c.id for c in cells}) == len(cells) and len({tuple(c.reference_key) for c in cells}) == len(cells)
@@ -37,7 +38,7 @@ def test_an_entry_with_an_unknown_key_is_refused(ssd_scenario) -> None:
     from harness.scenarios.ssd import SsdScenario
 
     matrix = {**ssd_scenario.matrix, "detectors": [{"detector": "ssd_small", "dataset": "shapes50", "split": [90]}]}
-    with pytest.raises(ValueError, match=r"matrix/ssd.yaml: detectors entry .*allowed keys: coders, dataset, "):
+    with pytest.raises(ValueError, match=r"matrix/ssd.yaml: detectors entry .*allowed keys: coders, coders_at, dataset, "):
         SsdScenario(matrix, ssd_scenario.context)
 
 
@@ -52,6 +53,22 @@ def test_slow_splits_mark_their_cells_and_keep_one_split_in_the_default_run(ssd_
     for slow, message in (([30, 90], "names every split"), ([50], r"slow_splits \['50'\] are not among")):
         with pytest.raises(ValueError, match=message):
             SsdScenario({**ssd_scenario.matrix, "detectors": [{**entry, "slow_splits": slow}]}, ssd_scenario.context)
+
+
+def test_coders_at_add_cells_at_their_split_only(ssd_scenario) -> None:
+    from harness.coders import make_coder
+    from harness.scenarios.ssd import SsdScenario
+
+    learnt = "learnt:prior=hyper,nr=16,lambda=0.02"
+    entry = {"detector": "ssd_small", "dataset": "shapes50", "splits": [30, 90], "coders": ["raw"]}
+    scenario = SsdScenario({**ssd_scenario.matrix, "detectors": [{**entry, "coders_at": {90: [learnt]}}]},
+                           ssd_scenario.context)
+    cells = {(c["split"], c["coder_name"]) for c in scenario.cells() if c["coder_name"] != ANCHOR}
+    assert cells == {(30, "raw"), (90, "raw"), (90, make_coder(learnt).spec)}
+    for extra, message in (({50: [learnt]}, "coders_at names split 50"), ({90: ["raw"]}, "repeats coder"),
+                           ({90: [learnt, learnt]}, "repeats coder"), ([learnt], "must map a split")):
+        with pytest.raises(ValueError, match=message):
+            SsdScenario({**ssd_scenario.matrix, "detectors": [{**entry, "coders_at": extra}]}, ssd_scenario.context)
 
 
 def test_one_pass_features_equal_part1(ssd_scenario, device, tolerances) -> None:
