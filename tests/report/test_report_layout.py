@@ -28,7 +28,7 @@ def ssd_run(tmp_path_factory):
     from .runs import SUITE_ENVIRONMENT, suite_run_rows
 
     folder = tmp_path_factory.mktemp("ssd_run")
-    write_results(suite_run_rows(), folder, SUITE_ENVIRONMENT)
+    write_results(suite_run_rows(split_only=False), folder, SUITE_ENVIRONMENT)
     write_report(folder)
     return folder
 
