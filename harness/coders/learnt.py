@@ -298,7 +298,7 @@ def truncate_layers(data: bytes, layers: int) -> bytes:
         raise ValueError(f"container of coder {spec!r} is not layered; truncate_layers cuts learnt-scalable and pca")
     if not 1 <= layers <= coder.values["layers"]:
         raise ValueError(f"cannot keep {layers} of {coder.values['layers']} layers")
-    target = make_coder(spec.replace(f"layers={coder.values['layers']}", f"layers={layers}"))
+    target = type(coder)(**{**coder.values, "layers": layers})
     kept = []
     for entry in entries:
         if entry.dtype in ("float32", "float16"):

@@ -14,12 +14,11 @@ Seed 003 (Yao Wang, learnt compression for visual analytics on the edge), at a s
   layer has its own hyperprior and its own expansion; the server adds the expanded layers it has received and
   applies the final ReLU, so a stream cut after l layers decodes with the first l expansions.
 
-Everything here is a plain ``nn.Module``; the coders (``harness.coders.learnt``) own weights, bytes and
-determinism.
+Everything here is a plain ``nn.Module`` (training passes); the coders (``harness.coders.learnt``) own the
+range coding, the weights, the bytes and determinism.
 """
 from __future__ import annotations
 
-from typing import Any
 
 import torch
 from torch import nn
@@ -87,13 +86,6 @@ class FeatureCodecNet(nn.Module):
         out = self.latent(self.g_a(x))
         return self.g_s(out["y_hat"]), list(out["likelihoods"].values())
 
-    def compress(self, x: torch.Tensor) -> tuple[list[bytes], Any]:
-        out = self.latent.compress(self.g_a(x))
-        return [strings[0] for strings in out["strings"]], out["shape"]
-
-    def decompress(self, strings: list[bytes], shape: Any) -> torch.Tensor:
-        return self.g_s(self.latent.decompress([[s] for s in strings], shape)["y_hat"])
-
 
 class ScalableFeatureCodecNet(nn.Module):
     """Seed 003's scalable model: one task encoder, ``layers`` latents with a hyperprior and expansion each."""
@@ -118,15 +110,6 @@ class ScalableFeatureCodecNet(nn.Module):
             likelihoods.append(list(out["likelihoods"].values()))
         return recon, likelihoods
 
-    def compress(self, x: torch.Tensor, layers: int) -> list[tuple[list[bytes], Any]]:
-        return [(lambda out: ([s[0] for s in out["strings"]], out["shape"]))(codec.compress(y))
-                for y, codec in list(zip(self.split_layers(x), self.latents))[:layers]]
-
-    def decompress(self, coded: list[tuple[list[bytes], Any]]) -> torch.Tensor:
-        total = 0
-        for (strings, shape), codec, g_s in zip(coded, self.latents, self.g_s):
-            total = total + g_s(codec.decompress([[s] for s in strings], shape)["y_hat"])
-        return torch.relu(total)
 
 
 def rate_bits(likelihoods: list[torch.Tensor]) -> torch.Tensor:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import tempfile
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -19,14 +19,27 @@ from harness.files import atomic_write
 from harness.models.prepare import prepare_model, save_prepared
 
 MODES = ("static", "dynamic")
+
+
+def feed_reader(feeds: Sequence[dict[str, np.ndarray]]) -> Any:
+    """onnxruntime's CalibrationDataReader over ``feeds`` (a fresh reader each call: each pass reads all)."""
+    from onnxruntime.quantization import CalibrationDataReader
+
+    class Feeds(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.items = iter(list(feeds))
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            return next(self.items, None)
+
+    return Feeds()
 CALIBRATIONS = ("minmax", "percentile")
 
 
 def quantize(model: Path, out: Path, mode: str = "static", calibration: Sequence[dict[str, np.ndarray]] = (),
              calibrate: str = "minmax", per_channel: bool = True) -> Derived:
     """Write the INT8 model of ``model`` to ``out``; ``calibration``: the feeds of static quantization."""
-    from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
-                                          quantize_dynamic, quantize_static)
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_dynamic, quantize_static
 
     if mode not in MODES:
         raise ValueError(f"quantization mode {mode!r}: use one of {', '.join(MODES)}")
@@ -46,14 +59,8 @@ def quantize(model: Path, out: Path, mode: str = "static", calibration: Sequence
         if mode == "dynamic":
             quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=per_channel)
         else:
-            feeds = iter(list(calibration))
-
-            class Feeds(CalibrationDataReader):
-                def get_next(self) -> dict[str, np.ndarray] | None:
-                    return next(feeds, None)
-
             method = CalibrationMethod.Percentile if calibrate == "percentile" else CalibrationMethod.MinMax
-            quantize_static(str(source), str(target), Feeds(), quant_format=QuantFormat.QDQ, per_channel=per_channel,
+            quantize_static(str(source), str(target), feed_reader(calibration), quant_format=QuantFormat.QDQ, per_channel=per_channel,
                             activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, calibrate_method=method)
         out = Path(out)
         data = target.read_bytes()
@@ -63,8 +70,8 @@ def quantize(model: Path, out: Path, mode: str = "static", calibration: Sequence
                     "prepared": done})
 
 
-def output_nmse(float_model: Path, derived: Path, feeds: Sequence[dict[str, np.ndarray]]) -> float:
-    """The largest, over the model's outputs, NMSE of ``derived``'s outputs to ``float_model``'s on ``feeds``."""
+def outputs_nmse(float_model: Path, derived: Path, feeds: Sequence[dict[str, np.ndarray]]) -> list[float]:
+    """Per model output, the NMSE of ``derived``'s outputs to ``float_model``'s summed over ``feeds``."""
     from harness.runtime import make_session
 
     reference, test = make_session(str(float_model)), make_session(str(derived))
@@ -77,7 +84,12 @@ def output_nmse(float_model: Path, derived: Path, feeds: Sequence[dict[str, np.n
         for k, (w, g) in enumerate(zip(want, got)):
             errors[k] += float(np.sum((np.float64(g) - w) ** 2))
             norms[k] += float(np.sum(np.float64(w) ** 2))
-    return max(e / n if n else 0.0 for e, n in zip(errors, norms))
+    return [e / n if n else 0.0 for e, n in zip(errors, norms)]
+
+
+def output_nmse(float_model: Path, derived: Path, feeds: Sequence[dict[str, np.ndarray]]) -> float:
+    """The largest, over the model's outputs, of :func:`outputs_nmse`."""
+    return max(outputs_nmse(float_model, derived, feeds))
 
 
 def sensitivity_order(source: Path, quantized: Path, feeds: Sequence[dict[str, np.ndarray]]) -> list[str]:
@@ -86,26 +98,18 @@ def sensitivity_order(source: Path, quantized: Path, feeds: Sequence[dict[str, n
     model's (``xmodel_err``, dB); a node ranks by the dB its stage loses (SQNR of its inputs minus that of its
     output: the noise it adds itself, not what it inherits), the largest loss first."""
     import onnx
-    from onnxruntime.quantization import CalibrationDataReader
     from onnxruntime.quantization.qdq_loss_debug import (
         collect_activations, compute_activation_error, create_activation_matching,
         modify_model_output_intermediate_tensors,
     )
-
-    class Feeds(CalibrationDataReader):
-        def __init__(self) -> None:
-            self.items = iter(list(feeds))
-
-        def get_next(self) -> dict[str, np.ndarray] | None:
-            return next(self.items, None)
 
     with tempfile.TemporaryDirectory(prefix="sensitivity-") as folder:
         augmented = {}
         for name, path in (("float", source), ("qdq", quantized)):
             augmented[name] = Path(folder) / f"{name}.onnx"
             modify_model_output_intermediate_tensors(str(path), str(augmented[name]))
-        float_acts = collect_activations(str(augmented["float"]), Feeds())
-        qdq_acts = collect_activations(str(augmented["qdq"]), Feeds())
+        float_acts = collect_activations(str(augmented["float"]), feed_reader(feeds))
+        qdq_acts = collect_activations(str(augmented["qdq"]), feed_reader(feeds))
     errors = compute_activation_error(create_activation_matching(qdq_acts, float_acts))
     graph = onnx.load(str(source)).graph
     producer = {output: node for node in graph.node for output in node.output}
@@ -146,7 +150,7 @@ def quantize_accuracy_aware(model: Path, out: Path, calibration: Sequence[dict[s
     the calibration feeds is at most ``max_output_nmse``: 0, 1, 2, 4, ... nodes of :func:`sensitivity_order`
     excluded (``nodes_to_exclude`` of onnxruntime's quantizer) until one count meets the bound, then bisection to
     the fewest that do (the outputs' NMSE need not fall monotonically with the count; the search trusts it to)."""
-    from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
     if not calibration:
         raise ValueError("accuracy-aware quantization needs calibration data: give --calibration DIR")
@@ -161,14 +165,8 @@ def quantize_accuracy_aware(model: Path, out: Path, calibration: Sequence[dict[s
         save_prepared(prepared, source)
 
         def attempt(excluded: list[str]) -> tuple[Path, float]:
-            feeds = iter(list(calibration))
-
-            class Feeds(CalibrationDataReader):
-                def get_next(self) -> dict[str, np.ndarray] | None:
-                    return next(feeds, None)
-
             target = Path(folder) / f"quantized-{len(excluded)}.onnx"
-            quantize_static(str(source), str(target), Feeds(), quant_format=QuantFormat.QDQ, per_channel=True,
+            quantize_static(str(source), str(target), feed_reader(calibration), quant_format=QuantFormat.QDQ, per_channel=True,
                             activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, calibrate_method=method,
                             nodes_to_exclude=excluded)
             return target, output_nmse(source, target, calibration)

@@ -34,6 +34,19 @@ def randomize_norm_layers(module: Any, seed: int) -> None:
                 layer.running_var.copy_(torch.rand(n, generator=generator) * 0.5 + 0.5)
 
 
+def seeded_frozen_resnet50(seed: int) -> Any:
+    """torchvision's ResNet-50 as its pretrained detectors build it (FrozenBatchNorm2d), seeded weights and norm
+    statistics (:func:`randomize_norm_layers` with ``seed + 1``): the backbone of the seeded detection models."""
+    import torch
+    from torchvision.models.resnet import resnet50
+    from torchvision.ops.misc import FrozenBatchNorm2d
+
+    torch.manual_seed(seed)
+    backbone = resnet50(weights=None, norm_layer=FrozenBatchNorm2d)
+    randomize_norm_layers(backbone, seed + 1)
+    return backbone
+
+
 def export_legacy(module: Any, args: tuple, path: Path | BinaryIO, **kwargs: Any) -> None:
     """``torch.onnx.export`` with the TorchScript exporter (``dynamo=False``), as the seed's scripts used.
 

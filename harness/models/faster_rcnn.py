@@ -26,18 +26,12 @@ NUM_CLASSES = 91
 
 def build_module(seed: int = SEED):
     """The Faster R-CNN ``torch.nn.Module`` with seeded random weights, in eval mode."""
-    import torch
     from torchvision.models.detection.backbone_utils import _resnet_fpn_extractor
     from torchvision.models.detection.faster_rcnn import FasterRCNN
-    from torchvision.models.resnet import resnet50
-    from torchvision.ops.misc import FrozenBatchNorm2d
 
-    from harness.models._torch_export import randomize_norm_layers
+    from harness.models._torch_export import seeded_frozen_resnet50
 
-    torch.manual_seed(seed)
-    backbone = resnet50(weights=None, norm_layer=FrozenBatchNorm2d)
-    randomize_norm_layers(backbone, seed + 1)
-    return FasterRCNN(_resnet_fpn_extractor(backbone, 3), NUM_CLASSES).eval()
+    return FasterRCNN(_resnet_fpn_extractor(seeded_frozen_resnet50(seed), 3), NUM_CLASSES).eval()
 
 
 def export(path: Path, seed: int = SEED) -> None:

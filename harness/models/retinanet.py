@@ -28,15 +28,11 @@ def build_module(seed: int = SEED):
     """The RetinaNet ``torch.nn.Module`` with seeded random weights, in eval mode."""
     import torch
     from torchvision.models.detection.retinanet import LastLevelP6P7, RetinaNet, _resnet_fpn_extractor
-    from torchvision.models.resnet import resnet50
-    from torchvision.ops.misc import FrozenBatchNorm2d
 
-    from harness.models._torch_export import randomize_norm_layers
+    from harness.models._torch_export import seeded_frozen_resnet50
 
-    torch.manual_seed(seed)
-    backbone = resnet50(weights=None, norm_layer=FrozenBatchNorm2d)
-    randomize_norm_layers(backbone, seed + 1)
-    backbone = _resnet_fpn_extractor(backbone, 3, returned_layers=[2, 3, 4], extra_blocks=LastLevelP6P7(256, 256))
+    backbone = _resnet_fpn_extractor(seeded_frozen_resnet50(seed), 3, returned_layers=[2, 3, 4],
+                                     extra_blocks=LastLevelP6P7(256, 256))
     model = RetinaNet(backbone, NUM_CLASSES)
     # torchvision initialises head/FPN biases to one constant (identical initializers become Identity nodes in the
     # export, unlike a trained model's graph) and the class bias to a 1 % prior (random weights would then

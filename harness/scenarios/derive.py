@@ -287,18 +287,10 @@ class DeriveScenario(Scenario):
 
     def output_nmse(self, cell: Cell, path: Path) -> list[float]:
         """Per output, the NMSE of the derived model's outputs to the FP32 model's over the calibration images."""
-        from harness.runtime import make_session
+        from harness.derive.quantize import outputs_nmse
 
         detector, _ = self.detector_and_data(cell)
-        fp32, derived = make_session(str(detector.onnx_path)), make_session(str(path))
-        errors, references = None, None
-        for feed in self.calibration(cell, max(int(cell["level"]), 8)):
-            want, got = fp32.run(None, feed), derived.run(None, feed)
-            err = [float(np.sum((np.float64(g) - w) ** 2)) for g, w in zip(got, want)]
-            ref = [float(np.sum(np.float64(w) ** 2)) for w in want]
-            errors = err if errors is None else [a + b for a, b in zip(errors, err)]
-            references = ref if references is None else [a + b for a, b in zip(references, ref)]
-        return [e / r for e, r in zip(errors, references)]
+        return outputs_nmse(Path(detector.onnx_path), path, self.calibration(cell, max(int(cell["level"]), 8)))
 
     def check_cell(self, cell: Cell, outcome: CellOutcome) -> None:
         columns, checks = outcome.columns, self._checks[cell.id]
