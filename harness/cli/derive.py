@@ -51,8 +51,9 @@ def cmd_quantize(args: argparse.Namespace) -> int:
 
         if args.mode != "static":
             raise UserError("--accuracy-aware keeps nodes of a static QDQ model in float: use --mode static")
-        return _report(args, quantize_accuracy_aware(args.model, args.out, feeds, args.accuracy_aware, args.calibrate))
-    return _report(args, quantize(args.model, args.out, args.mode, feeds, args.calibrate))
+        return _report(args, quantize_accuracy_aware(args.model, args.out, feeds, args.accuracy_aware, args.calibrate,
+                                                     op_types=args.op_types))
+    return _report(args, quantize(args.model, args.out, args.mode, feeds, args.calibrate, op_types=args.op_types))
 
 
 def cmd_prune(args: argparse.Namespace) -> int:
@@ -74,6 +75,13 @@ def cmd_prune(args: argparse.Namespace) -> int:
     return _report(args, prune_global(args.model, args.out, args.sparsity))
 
 
+def _op_types(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names or not all(name.isidentifier() for name in names):
+        raise argparse.ArgumentTypeError(f"{text!r}: give operator types separated by commas, e.g. Conv,MatMul")
+    return names
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     quantize = subparsers.add_parser("quantize", help="post-training INT8 quantization (onnxruntime.quantization)")
     quantize.add_argument("model", type=Path, help="ONNX model file")
@@ -87,6 +95,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     quantize.add_argument("--accuracy-aware", type=float, default=None, metavar="NMSE",
                           help="keep the most sensitive nodes in float until the outputs' NMSE to FP32 on the "
                                "calibration data is at most NMSE (static)")
+    quantize.add_argument("--op-types", type=_op_types, default=None, metavar="OPS",
+                          help="comma-separated operator types to quantize (default: every type the quantizer "
+                               "knows); Conv keeps a graph's in-graph post-processing (box decoding, NMS) in float")
     quantize.add_argument("--json", action="store_true", help="print JSON")
     quantize.set_defaults(func=cmd_quantize)
     prune = subparsers.add_parser("prune", help="global magnitude pruning of the weights (torch.nn.utils.prune)")

@@ -70,6 +70,10 @@ class DetectionDataset:
             self._fingerprint = digest.hexdigest()
         return self._fingerprint
 
+    def fit_detector(self, detector: Any) -> Any:
+        """``detector`` reporting this data set's category ids: itself, for a set scored in the detector's ids."""
+        return detector
+
 
 def coco_folder_dataset(name: str, instances: Path, images_dir: Path, origin: str,
                         selection: list[int] | None = None) -> DetectionDataset:
@@ -169,6 +173,10 @@ class SfuSequenceDataset(DetectionDataset):
                     digest.update(chunk)
             self._fingerprint = digest.hexdigest()
         return self._fingerprint
+
+    def fit_detector(self, detector: Any) -> Any:
+        """The same model reporting the sequence's class ids (:meth:`category_map` of its category space)."""
+        return detector.for_classes(self.category_map(detector.category_space))
 
     def category_map(self, space: str) -> dict[int, int]:
         """Detector category id -> the sequence's class id, for a detector whose ids are in ``space``: ``shapes``

@@ -37,7 +37,8 @@ from harness.runtime import execution_fingerprint, make_session
 from harness.split import SplitPlanner, load_model, split_model
 from harness.split.verify import padded_squared_error, squared_error, tensors_sha256
 
-__all__ = ["CellPartial", "CellResult", "OPTIMIZATION", "Part1Shard", "SplitDetectionPipeline", "score_rows"]
+__all__ = ["CellPartial", "CellResult", "OPTIMIZATION", "Part1Shard", "SplitDetectionPipeline", "per_class_columns",
+           "score_rows"]
 
 STORE_VERSION = "v3"  # v2: the dataset's content fingerprint; v3: code, onnxruntime and platform
 # the code part 1's tensors depend on: the split engine, the detection pipeline, sessions
@@ -53,6 +54,21 @@ def score_rows(ground_truth: GroundTruth, rows: list[dict]) -> dict[str, Any]:
     coco = {k: v for k, v in reports["coco"].items() if k != "per_class"}
     return {**figures, "coco": coco, "per_class_calc_map": reports["calc_map"]["per_class"],
             "per_class_coco": reports["coco"]["per_class"]}
+
+
+def per_class_columns(scores: dict[str, Any], ground_truth: GroundTruth) -> dict[str, str]:
+    """The per-class tables of :func:`score_rows` as results columns: ``per_class_calc_map`` and
+    ``per_class_coco_AP``, ``name=AP`` pairs (percent, 2 decimals) of the classes the ground truth annotates, in
+    class-id order (a row of seed 001 §9.4's per-sequence, per-class table; harness.report.sfu_table reads them)."""
+    annotated = sorted({box.category_id for box in ground_truth.boxes})
+
+    def pairs(table: dict[str, Any] | None, scale: float) -> str:
+        table = table or {}
+        return ";".join(f"{table[str(c)]['name']}={float(table[str(c)]['AP']) * scale:.2f}" for c in annotated
+                        if str(c) in table)
+
+    return {"per_class_calc_map": pairs(scores.get("per_class_calc_map"), 1.0),
+            "per_class_coco_AP": pairs(scores.get("per_class_coco"), 100.0)}
 
 
 class SplitDetectionPipeline:

@@ -8,8 +8,15 @@ torch's pruning on its weights) and scored by calc_map; the embedded ASR model i
 GRU and Linear layers: onnxruntime's quantizer has no GRU) and scored by WER. Gated: the accuracy, the file's
 bytes and zlib-coded bytes, sparsity counted from the weights, parameters and (ONNX) nodes. Independent checks: a pruned model's measured sparsity equals the requested one within
 one weight; a quantized model's outputs stay within the declared NMSE of the FP32 model's on the calibration
-images; the derived file's size is the file's. CPU latency (median of ``latency_repeat`` runs on one feed) and
-its ratio to FP32 measured in the same cell are machine columns.
+images (for a graph with its post-processing inside, at the network's last layers, where that starts); the
+derived file's size is the file's. CPU latency (median of ``latency_repeat`` runs on one feed) and its ratio to
+FP32 measured in the same cell are machine columns.
+
+A model entry lists one ``data_set`` or several ``data_sets``: seed 001 §9.4's table of the original against the
+quantized model is a row per SFU-HW-Objects sequence and method and a column per class (``per_class_calc_map``,
+``per_class_coco_AP``; harness.report.sfu_table). A detector whose box decoding and NMS are in the graph is
+quantized on its convolutions only (``quantize_op_types``). The user's models (``--data-dir``) are entries like
+any other; without their files each cell skips naming the asset it lacks.
 
 **The derived model as the device anchor in split inference** (seed 001 §5): a detection model's ``splits``
 add, per method, cells with a ``split`` axis: part 1 of the derived model, cut at the tensors the FP32 graph's
@@ -24,6 +31,7 @@ what the unsplit FP32 model scores.
 from __future__ import annotations
 
 import tempfile
+from itertools import product
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -43,6 +51,11 @@ FINETUNED = ("prune-structured",)
 QUANTIZED = ("qdq-static", "dynamic", "qdq-aware")
 
 
+def data_sets(entry: Mapping[str, Any]) -> list[str]:
+    """The data sets a model entry is derived and scored on (``data_sets``, or the one ``data_set``)."""
+    return list(entry.get("data_sets") or ([entry["data_set"]] if entry.get("data_set") else []))
+
+
 @SCENARIOS.register("derive")
 class DeriveScenario(Scenario):
     description = "device anchor derived by INT8 quantization and pruning (seed 001 §5, §9.4; seed 004)"
@@ -51,10 +64,14 @@ class DeriveScenario(Scenario):
         Metric("file_bytes", "bytes"), Metric("zlib_bytes", "bytes"), Metric("sparsity", "fraction"),
         Metric("parameters", "count"), Metric("nodes", "count"),
     )
-    matrix_keys = {"models": "model -> {task: detection|asr|size, data_set, calibration_seed, methods: [{method, level"
-                             "[, finetune][, slow]}], splits} (level: calibration images, sparsity or channel ratio; "
-                             "finetune: re-training steps after the method, a cell beside the one without; splits: "
-                             "node indices where the derived part 1 meets the FP32 part 2, detection only)",
+    matrix_keys = {"models": "model -> {task: detection|asr|size, data_set (or data_sets: a list), calibration_seed "
+                             "(or calibration_data_set), quantize_op_types, methods: [{method, level[, finetune]"
+                             "[, slow]}], splits} (level: calibration images, sparsity or channel ratio; finetune: "
+                             "re-training steps after the method, a cell beside the one without; splits: node "
+                             "indices where the derived part 1 meets the FP32 part 2, detection only; "
+                             "calibration_data_set: a data set whose first images calibrate, else the generated "
+                             "stream of calibration_seed; quantize_op_types: the operator types quantized, e.g. "
+                             "[Conv] for a graph with its post-processing inside)",
                    "quantized_output_nmse_max": "declared NMSE of a quantized model's outputs to FP32's",
                    "aware_output_nmse_max": "the bound the accuracy-aware quantization (qdq-aware) keeps nodes in "
                                             "float for",
@@ -70,6 +87,8 @@ class DeriveScenario(Scenario):
             if bad:
                 raise ValueError(f"matrix/derive.yaml: {model}: method(s) {', '.join(bad)} not available for its "
                                  f"task; known: {', '.join(allowed)}")
+            if not data_sets(entry):
+                raise ValueError(f"matrix/derive.yaml: {model}: give data_set or data_sets")
             tuned = [m["method"] for m in entry["methods"] if m.get("finetune") and m["method"] not in FINETUNED]
             if tuned:
                 raise ValueError(f"matrix/derive.yaml: {model}: finetune is implemented for {', '.join(FINETUNED)}, "
@@ -82,16 +101,29 @@ class DeriveScenario(Scenario):
     def cells(self) -> list[Cell]:
         cells = []
         for model, entry in self.matrix["models"].items():
-            for device in self.context.devices:
-                for m in entry["methods"]:
-                    head = (("model_name", model), ("data_set_name", entry["data_set"]), ("device", device),
-                            ("method", m["method"]), ("level", m["level"]))
-                    if m.get("finetune"):  # re-trained: a cell beside the one without re-training
-                        head += (("finetune", int(m["finetune"])),)
-                    cells.append(Cell(self.name, head, ("slow",) if m.get("slow") else ()))
-                    if m["method"] not in WHOLE_MODEL_ONLY:
-                        cells += [Cell(self.name, head + (("split", int(split)),)) for split in entry.get("splits", [])]
+            for data_set, device, m in product(data_sets(entry), self.context.devices, entry["methods"]):
+                head = (("model_name", model), ("data_set_name", data_set), ("device", device),
+                        ("method", m["method"]), ("level", m["level"]))
+                if m.get("finetune"):  # re-trained: a cell beside the one without re-training
+                    head += (("finetune", int(m["finetune"])),)
+                cells.append(Cell(self.name, head, ("slow",) if m.get("slow") else ()))
+                if m["method"] not in WHOLE_MODEL_ONLY:
+                    cells += [Cell(self.name, head + (("split", int(split)),)) for split in entry.get("splits", [])]
         return cells
+
+    def missing_reason(self, cell: Cell) -> str | None:
+        """A detection cell of a user's model or data set (``--data-dir``) names the file it lacks."""
+        from harness.assetstore.paths import AssetMissing
+
+        if self.is_asr(cell) or self.is_size(cell):
+            return None
+        try:
+            self.detector_and_data(cell)
+            if self.matrix["models"][cell["model_name"]].get("calibration_data_set") and cell["method"] != FP32:
+                self.calibration_data_set(cell)
+        except AssetMissing as exc:
+            return str(exc)
+        return None
 
     def is_asr(self, cell: Cell) -> bool:
         return self.matrix["models"][cell["model_name"]].get("task") == "asr"
@@ -131,20 +163,36 @@ class DeriveScenario(Scenario):
 
         key = (cell["model_name"], cell["data_set_name"])
         if key not in self._assets:
-            self._assets[key] = (DETECTORS.get(key[0])(self.context.data_dir),
-                                 DATASETS.get(key[1])(self.context.data_dir))
+            dataset = DATASETS.get(key[1])(self.context.data_dir)
+            # a data set with class ids of its own (SFU-HW-Objects) gets the detector reporting them
+            self._assets[key] = (dataset.fit_detector(DETECTORS.get(key[0])(self.context.data_dir)), dataset)
         return self._assets[key]
 
+    def calibration_data_set(self, cell: Cell) -> Any:
+        from harness.detection.datasets import DATASETS
+
+        return DATASETS.get(self.matrix["models"][cell["model_name"]]["calibration_data_set"])(self.context.data_dir)
+
     def calibration(self, cell: Cell, count: int) -> list[dict[str, np.ndarray]]:
-        """``count`` feeds from a stream of the generator other than the evaluation one (made once per count:
-        quantization and the output check read the same feeds)."""
+        """``count`` feeds (made once per model and count: quantization and the output check read the same
+        feeds): the first images of the entry's ``calibration_data_set`` (seed 001 §9.4 calibrates on COCO and
+        evaluates on SFU-HW-Objects), else a stream of the generator other than the evaluation one."""
         from harness.datasets.synthetic_shapes import generate_sample
 
         key = (cell["model_name"], count)
         if key not in self._calibration:
             detector, _ = self.detector_and_data(cell)
-            seed = int(self.matrix["models"][cell["model_name"]]["calibration_seed"])
-            self._calibration[key] = [detector.preprocess(generate_sample(seed, i).image) for i in range(count)]
+            entry = self.matrix["models"][cell["model_name"]]
+            if entry.get("calibration_data_set"):
+                source = self.calibration_data_set(cell)
+                ids = source.image_ids()
+                if len(ids) < count:
+                    raise ValueError(f"matrix/derive.yaml: {cell['model_name']}: calibration_data_set "
+                                     f"{source.name} has {len(ids)} images, {count} asked for")
+                images = [source.read_image(image_id) for image_id in ids[:count]]
+            else:
+                images = [generate_sample(int(entry["calibration_seed"]), i).image for i in range(count)]
+            self._calibration[key] = [detector.preprocess(image) for image in images]
         return self._calibration[key]
 
     # --- one cell ----------------------------------------------------------------------------------------
@@ -155,6 +203,7 @@ class DeriveScenario(Scenario):
 
         detector, _ = self.detector_and_data(cell)
         method, level = cell["method"], cell["level"]
+        op_types = self.matrix["models"][cell["model_name"]].get("quantize_op_types")
         out = folder / f"{cell['model_name']}-{method}-{level}.onnx"
         if method == FP32:
             return Path(detector.onnx_path)
@@ -164,10 +213,11 @@ class DeriveScenario(Scenario):
             return prune_structured(detector.onnx_path, out, float(level), int(cell.get("finetune") or 0)).path
         if method == "qdq-aware":
             return quantize_accuracy_aware(detector.onnx_path, out, self.calibration(cell, int(level)),
-                                           float(self.matrix["aware_output_nmse_max"]), calibrate="minmax").path
+                                           float(self.matrix["aware_output_nmse_max"]), calibrate="minmax",
+                                           op_types=op_types).path
         mode = "static" if method == "qdq-static" else "dynamic"
         feeds = self.calibration(cell, int(level)) if mode == "static" else []
-        return quantize(detector.onnx_path, out, mode, feeds).path
+        return quantize(detector.onnx_path, out, mode, feeds, op_types=op_types).path
 
     def evaluate(self, cell: Cell, path: Path) -> tuple[dict[str, Any], float]:
         """(scores of the model on the data set, median latency in ms on the first image's feed)."""
@@ -184,7 +234,7 @@ class DeriveScenario(Scenario):
         return score_rows(dataset.ground_truth, rows), median_ms(session, feed, int(self.matrix["latency_repeat"]))
 
     def anchor(self, cell: Cell) -> dict[str, Any]:
-        key = (cell["model_name"], cell["device"])
+        key = (cell["model_name"], cell["data_set_name"], cell["device"])
         if key not in self._anchor:
             detector, _ = self.detector_and_data(cell)
             scores, latency = self.evaluate(cell, Path(detector.onnx_path))
@@ -222,6 +272,7 @@ class DeriveScenario(Scenario):
         """The derived model's part 1 before the FP32 part 2 at the cell's split (harness.derive.device_part1)."""
         from harness.derive import model_figures
         from harness.derive.device_part1 import run_device_part1
+        from harness.detection.pipeline import per_class_columns
 
         detector, dataset = self.detector_and_data(cell)
         result = run_device_part1(detector, dataset, path, int(cell["split"]), cell["device"],
@@ -238,7 +289,8 @@ class DeriveScenario(Scenario):
                                                        ("file_bytes", "zlib_bytes", "sparsity", "parameters", "nodes")}}
         columns = {**figures, "metric_name": "calc_map", "rec_perf": scores["calc_map"], "anc_perf": reference,
                    "perf_delta": scores["calc_map"] - reference, "map_voc": scores["voc"],
-                   "map_coco_AP": scores["AP"], "fp32_part1_bytes": result.fp32_part1_size,
+                   "map_coco_AP": scores["AP"], **per_class_columns(scores, dataset.ground_truth),
+                   "images": len(dataset.image_ids()), "fp32_part1_bytes": result.fp32_part1_size,
                    "cut_bytes": sum(nbytes for _, nbytes in result.crossing.values()), "cut_dtypes": ";".join(dtypes),
                    "part1_latency_ms": result.part1_ms,
                    "part1_latency_ratio_to_fp32_ms": result.part1_ms / result.fp32_part1_ms}
@@ -250,7 +302,7 @@ class DeriveScenario(Scenario):
         from harness.detection.part1 import OPTIMIZATION
         from harness.detection.pipeline import score_rows
 
-        key = (cell["model_name"], cell["device"], "split-reference")
+        key = (cell["model_name"], cell["data_set_name"], cell["device"], "split-reference")
         if key not in self._anchor:
             detector, dataset = self.detector_and_data(cell)
             runner = session_runner(detector.onnx_path, cell["device"], OPTIMIZATION)
@@ -260,6 +312,7 @@ class DeriveScenario(Scenario):
 
     def run_cell(self, cell: Cell) -> CellOutcome:
         from harness.derive import model_figures
+        from harness.detection.pipeline import per_class_columns
 
         if self.is_asr(cell):
             return self.run_asr_cell(cell)
@@ -282,15 +335,21 @@ class DeriveScenario(Scenario):
         columns = {**figures, "metric_name": "calc_map", "rec_perf": scores["calc_map"],
                    "anc_perf": anchor["scores"]["calc_map"], "perf_delta": scores["calc_map"] - anchor["scores"]["calc_map"],
                    "map_voc": scores["voc"], "map_coco_AP": scores["AP"], "latency_ms": latency,
-                   "latency_ratio_to_fp32_ms": latency / anchor["latency_ms"]}
+                   "latency_ratio_to_fp32_ms": latency / anchor["latency_ms"],
+                   **per_class_columns(scores, self.detector_and_data(cell)[1].ground_truth),
+                   "images": len(self.detector_and_data(cell)[1].image_ids())}
         return CellOutcome(metrics, columns)
 
     def output_nmse(self, cell: Cell, path: Path) -> list[float]:
-        """Per output, the NMSE of the derived model's outputs to the FP32 model's over the calibration images."""
-        from harness.derive.quantize import outputs_nmse
+        """Per output, the NMSE of the derived model's outputs to the FP32 model's over the calibration images;
+        for a graph with its post-processing inside, of the network's last layers' outputs, where that starts
+        (harness.derive.quantize.network_outputs: detection lists reorder with any change of a score)."""
+        from harness.derive.quantize import network_outputs, outputs_nmse
+        from harness.detection.detectors import InGraphHead
 
         detector, _ = self.detector_and_data(cell)
-        return outputs_nmse(Path(detector.onnx_path), path, self.calibration(cell, max(int(cell["level"]), 8)))
+        tensors = network_outputs(Path(detector.onnx_path)) if isinstance(detector.head, InGraphHead) else None
+        return outputs_nmse(Path(detector.onnx_path), path, self.calibration(cell, max(int(cell["level"]), 8)), tensors)
 
     def check_cell(self, cell: Cell, outcome: CellOutcome) -> None:
         columns, checks = outcome.columns, self._checks[cell.id]

@@ -47,11 +47,11 @@ class SfuScenario(SeedSplits, SsdScenario):
         return factory(self.context.data_dir, frames=self.context.frames, stride=self.context.frame_stride)
 
     def frame_columns(self, cell: Cell, columns: dict[str, Any], metrics: dict[str, Any]) -> None:
+        from harness.detection.pipeline import per_class_columns
+
         pipeline = self.pipeline(cell["model_name"], cell["data_set_name"], cell["device"])
         frames = len(pipeline.dataset.image_ids())
-        columns.update(frames=frames,
-                       per_class_calc_map=_per_class(metrics.get("per_class_calc_map"), pipeline.dataset),
-                       per_class_coco_AP=_per_class(metrics.get("per_class_coco"), pipeline.dataset, 100.0))
+        columns.update(frames=frames, **per_class_columns(metrics, pipeline.dataset.ground_truth))
         for stage in ("part1_time", "enc_time", "dec_time", "part2_time", "anc_eval_time"):
             if isinstance(columns.get(stage), (int, float)):
                 columns[f"{stage}_per_frame"] = columns[stage] / frames
@@ -74,11 +74,3 @@ class SfuScenario(SeedSplits, SsdScenario):
         if cell["coder_name"] != ANCHOR and outcome.columns.get("output_nmse") == 0.0:
             assert outcome.columns["nmse_frames_below_1e-5"] == 1.0, "output NMSE 0 but not every frame below 1e-5"
 
-
-def _per_class(table: dict[str, Any] | None, dataset: Any, scale: float = 1.0) -> str:
-    """A per-class AP table (percent after ``scale``) as ``name=AP`` pairs of the classes the sequence annotates,
-    in class-id order (a row of seed 001 §9.4's table)."""
-    table = table or {}
-    annotated = sorted({box.category_id for box in dataset.ground_truth.boxes})
-    return ";".join(f"{table[str(c)]['name']}={float(table[str(c)]['AP']) * scale:.2f}" for c in annotated
-                    if str(c) in table)

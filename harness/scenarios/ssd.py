@@ -140,8 +140,7 @@ class SsdScenario(SsdShards, Scenario):  # SsdShards: the hooks that let --execu
         if key not in self._pipelines:
             detector = DETECTORS.get(detector_name)(self.context.data_dir)
             dataset = self.make_dataset(DATASETS.get(dataset_name))
-            if hasattr(dataset, "category_map"):  # a data set with class ids of its own (SFU-HW-Objects)
-                detector = detector.for_classes(dataset.category_map(detector.category_space))
+            detector = dataset.fit_detector(detector)  # a data set with class ids of its own (SFU-HW-Objects)
             labels, _ = self.sweeps[(detector_name, dataset_name)]
             indices = self.split_indices(detector, labels)
             self._pipelines[key] = SplitDetectionPipeline(detector, dataset, sorted(set(indices.values())), device)

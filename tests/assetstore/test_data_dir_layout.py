@@ -142,3 +142,36 @@ def test_missing_real_assets_name_the_asset_and_its_manifest_place(tmp_path):
         DATASETS.get("coco50")(tmp_path)
     with pytest.raises(AssetMissing, match=r"pass --data-dir"):
         DATASETS.get("coco50")(None)
+
+
+def test_derive_cells_of_the_users_detector_skip_without_its_files_and_run_with_them(tmp_path, capsys, monkeypatch):
+    """The derive scenario's ssd_resnet cells (``--data-dir``): without the files each cell's skip reason names
+    the asset it lacks; with the stand-in layout the dynamic-INT8 cell derives and scores the placed model on the
+    placed images, and passes the scenario's own checks (sizes from the file, outputs within the declared NMSE)."""
+    from harness.models import model_path
+    from harness.scenarios import SCENARIOS
+    from harness.scenarios.base import RunContext
+    from harness.scenarios.derive import DeriveScenario
+
+    scenario_class = SCENARIOS.get("derive")
+    matrix = {"scenario": "derive", "quantized_output_nmse_max": 0.01, "latency_repeat": 2,
+              "models": {"ssd_resnet": {"task": "detection", "data_set": "coco50", "calibration_seed": 7,
+                                        "methods": [{"method": "fp32", "level": 0}, {"method": "dynamic", "level": 0}]}}}
+    bare = scenario_class(matrix, RunContext(data_dir=tmp_path / "empty"))
+    assert issubclass(scenario_class, DeriveScenario)
+    for cell in bare.cells():
+        assert "coco_val2017_images" in bare.missing_reason(cell) or "ssd_resnet" in bare.missing_reason(cell)
+
+    seeded = model_path("ssd_resnet_seeded")
+    monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "cache"))
+    data = tmp_path / "data"
+    data.mkdir()
+    places = {name: Path(entry["location"]) for name, entry in _verify(data, capsys).items() if name in COCO_ASSETS}
+    _lay_out_coco(places, seeded)
+    placed = scenario_class(matrix, RunContext(data_dir=data))
+    cells = {cell["method"]: cell for cell in placed.cells()}
+    assert all(placed.missing_reason(cell) is None for cell in cells.values())
+    outcome = placed.run_cell(cells["dynamic"])
+    placed.check_cell(cells["dynamic"], outcome)
+    assert outcome.columns["images"] == len(SELECTED) and outcome.columns["quantized_nodes"] > 0
+    assert outcome.columns["file_bytes"] < 0.5 * seeded.stat().st_size  # int8 weights of the placed model

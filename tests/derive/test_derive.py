@@ -50,6 +50,66 @@ def test_static_quantization_is_deterministic_and_int8(detector, calibration, ca
     assert first["quantized_nodes"] > 0 and len(int8) >= len(weight_names(onnx.load(str(detector.onnx_path))))
 
 
+def test_op_types_keep_everything_but_the_convolutions_in_float(capsys, tmp_path) -> None:
+    """``--op-types Conv`` (the derive scenario's choice for retinanet_small, whose box decoding, top-k and NMS
+    are in the graph): every quantized tensor feeds a Conv, and nothing outside the convolutions is quantized."""
+    from harness.datasets.synthetic_shapes import generate_sample
+
+    detector = DETECTORS.get("retinanet_small")(None)
+    folder = tmp_path / "calibration"
+    folder.mkdir()
+    for i in range(2):
+        np.savez(folder / f"{i:02d}.npz", **detector.preprocess(generate_sample(7, i).image))
+    run_json(capsys, "quantize", str(detector.onnx_path), "--out", str(tmp_path / "conv.onnx"),
+             "--calibration", str(folder), "--op-types", "Conv", "--json")
+    graph = onnx.load(str(tmp_path / "conv.onnx")).graph
+    producer = {out: node.op_type for node in graph.node for out in node.output}
+    consumers: dict[str, set[str]] = {}
+    for node in graph.node:
+        for name in node.input:
+            consumers.setdefault(name, set()).add(node.op_type)
+    dequantize_of = {n.input[0]: n.output[0] for n in graph.node if n.op_type == "DequantizeLinear"}
+    # each quantized activation is a Conv's output or an input a Conv reads (its QDQ pair's output feeds a Conv)
+    activations = [n for n in graph.node if n.op_type == "QuantizeLinear"]
+    assert activations
+    for node in activations:
+        source, dequantized = node.input[0], dequantize_of[node.output[0]]
+        assert producer.get(source) == "Conv" or "Conv" in consumers.get(dequantized, set()), source
+    assert sum(producer.get(n.input[0]) == "Conv" for n in activations) == \
+        sum(n.op_type == "Conv" for n in onnx.load(str(detector.onnx_path)).graph.node)  # every Conv output
+    with pytest.raises(SystemExit) as refused:  # argparse refuses an empty list, naming the option
+        main(["quantize", str(detector.onnx_path), "--out", str(tmp_path / "x.onnx"), "--mode", "dynamic",
+              "--op-types", ","])
+    assert refused.value.code == 2
+    assert "--op-types" in capsys.readouterr().err and not (tmp_path / "x.onnx").exists()
+
+
+def test_network_outputs_are_the_last_convolutions_of_each_head(tmp_path) -> None:
+    """The tensors a detector's in-graph post-processing starts from: RetinaNet's class and box convolutions on
+    each of its 5 FPN levels (P3-P7), SSD's loc and conf convolutions on each of its feature maps; a toy graph
+    Conv -> Relu -> Conv -> Reshape gives its second Conv's output."""
+    from onnx import TensorProto, helper
+
+    from harness.derive.quantize import network_outputs
+
+    retinanet = network_outputs(DETECTORS.get("retinanet_small")(None).onnx_path)
+    assert len(retinanet) == 2 * 5 and sum("cls_logits" in name for name in retinanet) == 5
+    ssd = DETECTORS.get("ssd_small")(None)
+    maps = len(ssd.head.boxes_config.feat_size)
+    ssd_outputs = network_outputs(ssd.onnx_path)
+    assert len(ssd_outputs) == 2 * maps and sum("/conf." in name for name in ssd_outputs) == maps
+
+    weight = numpy_helper.from_array(np.ones((1, 1, 1, 1), np.float32), "w")
+    shape = numpy_helper.from_array(np.asarray([-1], np.int64), "shape")
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w"], ["a"]), helper.make_node("Relu", ["a"], ["b"]),
+         helper.make_node("Conv", ["b", "w"], ["c"]), helper.make_node("Reshape", ["c", "shape"], ["y"])],
+        "toy", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 2, 2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4])], [weight, shape])
+    onnx.save(helper.make_model(graph), str(tmp_path / "toy.onnx"))
+    assert network_outputs(tmp_path / "toy.onnx") == ["c"]
+
+
 @pytest.mark.parametrize("sparsity", [0.0, 0.3, 0.75])
 def test_global_pruning_reaches_the_requested_sparsity_within_one_weight(detector, sparsity, capsys, tmp_path) -> None:
     out = tmp_path / "pruned.onnx"

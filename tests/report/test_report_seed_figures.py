@@ -82,6 +82,27 @@ def test_sfu_anchor_rows_become_the_per_sequence_per_class_table():
     assert [[c["text"] for c in r["cells"]] for r in coco.rows][1] == ["G-B", "60", "40", "10", "17.5"]
 
 
+def test_derive_rows_on_sequences_become_the_original_against_derived_table():
+    from harness.report.sfu_table import derived_per_class_tables
+
+    def derived(sequence, method, level, calc, overall, **extra):
+        return {"scenario_name": "derive", "model_name": "rn", "device": "cpu", "data_set_name": f"sfu-{sequence}",
+                "method": method, "level": level, "images": 60, "per_class_calc_map": calc,
+                "per_class_coco_AP": calc, "rec_perf": overall, "map_coco_AP": overall, **extra}
+
+    rows = [derived("G-B", "qdq-static", 16, "person=40.00;car=20.00", 30.0),
+            derived("G-B", "fp32", 0, "person=50.00;car=20.00", 35.0),
+            derived("G-A", "dynamic", 0, "car=69.00", 69.0),
+            derived("G-A", "fp32", 0, "car=70.00", 70.0),
+            derived("G-A", "qdq-static", 16, "car=1", 1.0, split=30),  # a split cell: not the whole model
+            {**derived("A", "fp32", 0, "car=5", 5.0), "data_set_name": "coco50"}]  # not a sequence
+    calc, _ = (parse(t).tables[0] for t in derived_per_class_tables(rows))
+    assert calc.headers == ["sequence", "model", "images", "person", "car", "all classes"]
+    assert [[c["text"] for c in r["cells"]] for r in calc.rows] == [
+        ["G-A", "fp32 (original)", "60", "", "70", "70"], ["G-A", "dynamic 0", "60", "", "69", "69"],
+        ["G-B", "fp32 (original)", "60", "50", "20", "35"], ["G-B", "qdq-static 16", "60", "40", "20", "30"]]
+
+
 def test_split_labels_read_back_as_text_are_listed_in_numeric_order():
     from harness.report.seed_figures import run_figures
 
