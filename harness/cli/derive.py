@@ -62,17 +62,23 @@ def cmd_prune(args: argparse.Namespace) -> int:
     load_model(args.model)
     if not 0.0 <= args.sparsity < 1.0:
         raise UserError(f"--sparsity {args.sparsity}: give a fraction in [0, 1)")
-    if args.structured:
-        from harness.derive.structured import prune_structured, torch_model_for
+    if args.finetune_steps < 0:
+        raise UserError(f"--finetune-steps {args.finetune_steps}: give 0 (no re-training) or more")
+    if args.checkpoint is not None and not args.finetune_steps:
+        raise UserError("--checkpoint holds the state of a re-training: give --finetune-steps N too")
+    if args.structured or args.finetune_steps:
+        from harness.derive.torch_models import torch_model_for
 
         try:
-            torch_model_for(args.model)
+            torch_model_for(args.model, "--structured" if args.structured else "--finetune-steps")
         except ValueError as exc:
             raise UserError(str(exc)) from None
-        return _report(args, prune_structured(args.model, args.out, args.sparsity, args.finetune_steps))
-    if args.finetune_steps:
-        raise UserError("--finetune-steps re-trains the torch model of a structured pruning: give --structured too")
-    return _report(args, prune_global(args.model, args.out, args.sparsity))
+    if args.structured:
+        from harness.derive.structured import prune_structured
+
+        return _report(args, prune_structured(args.model, args.out, args.sparsity, args.finetune_steps,
+                                              args.checkpoint))
+    return _report(args, prune_global(args.model, args.out, args.sparsity, args.finetune_steps, args.checkpoint))
 
 
 def _op_types(text: str) -> list[str]:
@@ -107,6 +113,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     prune.add_argument("--structured", action="store_true",
                        help="channel pruning that shrinks the graph (needs the model's torch builder)")
     prune.add_argument("--finetune-steps", type=int, default=0, metavar="N",
-                       help="with --structured: re-train the pruned model for N seeded steps of its own loss")
+                       help="re-train the pruned model for N seeded steps of its own loss (needs the model's torch "
+                            "builder; global pruning keeps its zeros)")
+    prune.add_argument("--checkpoint", type=Path, default=None, metavar="FILE",
+                       help="with --finetune-steps: resume the re-training from FILE if it exists, and keep its "
+                            "state there (every 50 steps and at the end)")
     prune.add_argument("--json", action="store_true", help="print JSON")
     prune.set_defaults(func=cmd_prune)

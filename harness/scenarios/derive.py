@@ -47,7 +47,9 @@ WHOLE_MODEL_ONLY = ("prune-structured",)
 #: the ``size`` task (a built model without data: file sizes and parameter counts only, seed 001 §9.4)
 SIZE_METHODS = (FP32, "dynamic", "prune-global")
 #: methods with a fine-tuning step (``finetune: STEPS`` in a methods entry)
-FINETUNED = ("prune-structured",)
+FINETUNED = ("prune-structured", "prune-global")
+#: the code a fine-tuning's result depends on: its checkpoint (a resumed or finished re-training) is keyed by it
+FINETUNE_CODE = ("harness.derive", "harness.detection.ssd", "harness.datasets.synthetic_shapes")
 QUANTIZED = ("qdq-static", "dynamic", "qdq-aware")
 
 
@@ -207,10 +209,11 @@ class DeriveScenario(Scenario):
         out = folder / f"{cell['model_name']}-{method}-{level}.onnx"
         if method == FP32:
             return Path(detector.onnx_path)
+        steps = int(cell.get("finetune") or 0)
         if method == "prune-global":
-            return prune_global(detector.onnx_path, out, float(level)).path
+            return prune_global(detector.onnx_path, out, float(level), steps, self.checkpoint(cell)).path
         if method == "prune-structured":
-            return prune_structured(detector.onnx_path, out, float(level), int(cell.get("finetune") or 0)).path
+            return prune_structured(detector.onnx_path, out, float(level), steps, self.checkpoint(cell)).path
         if method == "qdq-aware":
             return quantize_accuracy_aware(detector.onnx_path, out, self.calibration(cell, int(level)),
                                            float(self.matrix["aware_output_nmse_max"]), calibrate="minmax",
@@ -218,6 +221,20 @@ class DeriveScenario(Scenario):
         mode = "static" if method == "qdq-static" else "dynamic"
         feeds = self.calibration(cell, int(level)) if mode == "static" else []
         return quantize(detector.onnx_path, out, mode, feeds, op_types=op_types).path
+
+    def checkpoint(self, cell: Cell) -> Path | None:
+        """Where a fine-tuned cell keeps its re-training's state (harness.derive.torch_models.finetune): a run
+        stopped part way resumes there, a finished one is read back; keyed by the model file and the code."""
+        import hashlib
+
+        from harness.files import cache_root, code_version
+
+        if not cell.get("finetune"):
+            return None
+        detector, _ = self.detector_and_data(cell)
+        code = hashlib.md5(code_version(FINETUNE_CODE).encode()).hexdigest()[:12]
+        return (cache_root() / "finetune" / f"{cell['model_name']}-{detector.md5[:12]}-{cell['method']}-"
+                f"{cell['level']}-{int(cell['finetune'])}-{code}.pt")
 
     def evaluate(self, cell: Cell, path: Path) -> tuple[dict[str, Any], float]:
         """(scores of the model on the data set, median latency in ms on the first image's feed)."""

@@ -161,6 +161,44 @@ def test_fine_tuning_after_structured_pruning_trains_the_pruned_model(detector, 
     assert all(np.array_equal(weights[1][k], weights[2][k]) for k in weights[1])
 
 
+def initializers(path: Path) -> dict[str, np.ndarray]:
+    return {i.name: numpy_helper.to_array(i) for i in onnx.load(str(path)).graph.initializer}
+
+
+def test_fine_tuning_resumed_from_its_checkpoint_reaches_the_uninterrupted_weights(detector, capsys, tmp_path) -> None:
+    """Global pruning re-trained for 4 steps in one run, and for 2 then (another call, the checkpoint on disk) 4:
+    the same bytes of weights; the zeros of the pruning survive the re-training (sparsity within one weight);
+    a checkpoint of another recipe is refused naming the file."""
+    source = str(detector.onnx_path)
+    whole = run_json(capsys, "prune", source, "--sparsity", "0.5", "--out", str(tmp_path / "whole.onnx"),
+                     "--finetune-steps", "4", "--json")
+    checkpoint = tmp_path / "state.pt"
+    run_json(capsys, "prune", source, "--sparsity", "0.5", "--out", str(tmp_path / "half.onnx"),
+             "--finetune-steps", "2", "--checkpoint", str(checkpoint), "--json")
+    resumed = run_json(capsys, "prune", source, "--sparsity", "0.5", "--out", str(tmp_path / "resumed.onnx"),
+                       "--finetune-steps", "4", "--checkpoint", str(checkpoint), "--json")
+    final, half, again = (initializers(tmp_path / f"{n}.onnx") for n in ("whole", "resumed", "half"))
+    assert final.keys() == half.keys() and all(np.array_equal(final[k], half[k]) for k in final)
+    assert any(not np.array_equal(final[k], again[k]) for k in final)  # 2 steps are not 4
+    run_json(capsys, "prune", source, "--sparsity", "0.5", "--out", str(tmp_path / "untuned.onnx"), "--json")
+
+    def weights(path: Path) -> dict[str, np.ndarray]:  # by the Conv's output (the re-export renames weights)
+        model = onnx.load(str(path))
+        arrays = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+        return {n.output[0]: arrays[n.input[1]] for n in model.graph.node if n.op_type == "Conv"}
+
+    tuned, untuned = weights(tmp_path / "whole.onnx"), weights(tmp_path / "untuned.onnx")
+    assert tuned.keys() == untuned.keys()
+    # the same weights pruned (the masks), then moved by the re-training
+    assert all(np.array_equal(tuned[k] == 0, untuned[k] == 0) for k in tuned)
+    assert any(not np.allclose(tuned[k], untuned[k]) for k in tuned)
+    for figures in (whole, resumed):
+        assert abs(figures["sparsity"] - 0.5) * figures["weights"] <= 1
+    assert main(["prune", source, "--sparsity", "0.3", "--out", str(tmp_path / "other.onnx"),
+                 "--finetune-steps", "4", "--checkpoint", str(checkpoint)]) == 1
+    assert "written by another fine-tuning" in capsys.readouterr().err and not (tmp_path / "other.onnx").exists()
+
+
 def test_accuracy_aware_quantization_meets_its_bound(detector, calibration, capsys, tmp_path) -> None:
     """Plain static QDQ misses a bound of a third of its own outputs' NMSE; the accuracy-aware mode meets it by
     keeping nodes in float (counted again here from the written file, on the calibration feeds)."""
@@ -210,8 +248,10 @@ def test_bad_input_is_named_and_writes_nothing(detector, calibration, capsys, tm
         (["prune", str(detector.onnx_path), "--sparsity", "1.0", "--out", str(out)], "give a fraction in [0, 1)"),
         (["quantize", str(detector.onnx_path), "--out", str(out), "--mode", "dynamic", "--accuracy-aware", "0.01"],
          "use --mode static"),
-        (["prune", str(detector.onnx_path), "--sparsity", "0.3", "--out", str(out), "--finetune-steps", "5"],
-         "give --structured too"),
+        (["prune", str(REPO_ASSETS / "retinanet_small.onnx"), "--sparsity", "0.3", "--out", str(out),
+          "--finetune-steps", "5"], "--finetune-steps needs the model's torch builder"),
+        (["prune", str(detector.onnx_path), "--sparsity", "0.3", "--out", str(out), "--checkpoint",
+          str(tmp_path / "c.pt")], "give --finetune-steps N too"),
         (["prune", str(REPO_ASSETS / "retinanet_small.onnx"), "--sparsity", "0.3", "--out", str(out),
           "--structured"], "needs the model's torch builder"),
     ]
