@@ -41,19 +41,44 @@ def _report(args: argparse.Namespace, derived: Any) -> int:
     return 0
 
 
+def _check_finetune(args: argparse.Namespace) -> None:
+    if args.finetune_steps < 0:
+        raise UserError(f"--finetune-steps {args.finetune_steps}: give 0 (no re-training) or more")
+    if args.checkpoint is not None and not args.finetune_steps:
+        raise UserError("--checkpoint holds the state of a re-training: give --finetune-steps N too")
+
+
+def _torch_builder(model: Path, option: str) -> None:
+    """Refuse, before any work, a model no torch builder accepts (re-training needs the torch model)."""
+    from harness.derive.torch_models import torch_model_for
+
+    try:
+        torch_model_for(model, option)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+
+
 def cmd_quantize(args: argparse.Namespace) -> int:
     from harness.derive.quantize import quantize
 
     load_model(args.model)  # the split engine's check: a clear error for a missing or broken file
+    _check_finetune(args)
+    if args.finetune_steps:
+        if args.mode != "static":
+            raise UserError("--finetune-steps re-trains under static QDQ's simulated rounding: use --mode static")
+        _torch_builder(args.model, "--finetune-steps")
     feeds = calibration_feeds(args.model, args.calibration)
     if args.accuracy_aware is not None:
         from harness.derive.quantize import quantize_accuracy_aware
 
         if args.mode != "static":
             raise UserError("--accuracy-aware keeps nodes of a static QDQ model in float: use --mode static")
+        if args.finetune_steps:
+            raise UserError("--accuracy-aware and --finetune-steps are two ways to recover accuracy: give one")
         return _report(args, quantize_accuracy_aware(args.model, args.out, feeds, args.accuracy_aware, args.calibrate,
                                                      op_types=args.op_types))
-    return _report(args, quantize(args.model, args.out, args.mode, feeds, args.calibrate, op_types=args.op_types))
+    return _report(args, quantize(args.model, args.out, args.mode, feeds, args.calibrate, op_types=args.op_types,
+                                  finetune_steps=args.finetune_steps, checkpoint=args.checkpoint))
 
 
 def cmd_prune(args: argparse.Namespace) -> int:
@@ -62,17 +87,9 @@ def cmd_prune(args: argparse.Namespace) -> int:
     load_model(args.model)
     if not 0.0 <= args.sparsity < 1.0:
         raise UserError(f"--sparsity {args.sparsity}: give a fraction in [0, 1)")
-    if args.finetune_steps < 0:
-        raise UserError(f"--finetune-steps {args.finetune_steps}: give 0 (no re-training) or more")
-    if args.checkpoint is not None and not args.finetune_steps:
-        raise UserError("--checkpoint holds the state of a re-training: give --finetune-steps N too")
+    _check_finetune(args)
     if args.structured or args.finetune_steps:
-        from harness.derive.torch_models import torch_model_for
-
-        try:
-            torch_model_for(args.model, "--structured" if args.structured else "--finetune-steps")
-        except ValueError as exc:
-            raise UserError(str(exc)) from None
+        _torch_builder(args.model, "--structured" if args.structured else "--finetune-steps")
     if args.structured:
         from harness.derive.structured import prune_structured
 
@@ -86,6 +103,14 @@ def _op_types(text: str) -> list[str]:
     if not names or not all(name.isidentifier() for name in names):
         raise argparse.ArgumentTypeError(f"{text!r}: give operator types separated by commas, e.g. Conv,MatMul")
     return names
+
+
+def _finetune_arguments(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--finetune-steps", type=int, default=0, metavar="N",
+                        help=f"{what}; needs the model's torch builder (harness.derive.torch_models)")
+    parser.add_argument("--checkpoint", type=Path, default=None, metavar="FILE",
+                        help="with --finetune-steps: resume the re-training from FILE if it exists, and keep its "
+                             "state there (every 50 steps and at the end)")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -104,6 +129,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     quantize.add_argument("--op-types", type=_op_types, default=None, metavar="OPS",
                           help="comma-separated operator types to quantize (default: every type the quantizer "
                                "knows); Conv keeps a graph's in-graph post-processing (box decoding, NMS) in float")
+    _finetune_arguments(quantize, "static: first re-train the float weights for N seeded steps of the model's own "
+                                  "loss under simulated int8 rounding (quantization-aware)")
     quantize.add_argument("--json", action="store_true", help="print JSON")
     quantize.set_defaults(func=cmd_quantize)
     prune = subparsers.add_parser("prune", help="global magnitude pruning of the weights (torch.nn.utils.prune)")
@@ -112,11 +139,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     prune.add_argument("--out", type=Path, required=True, help="destination .onnx file")
     prune.add_argument("--structured", action="store_true",
                        help="channel pruning that shrinks the graph (needs the model's torch builder)")
-    prune.add_argument("--finetune-steps", type=int, default=0, metavar="N",
-                       help="re-train the pruned model for N seeded steps of its own loss (needs the model's torch "
-                            "builder; global pruning keeps its zeros)")
-    prune.add_argument("--checkpoint", type=Path, default=None, metavar="FILE",
-                       help="with --finetune-steps: resume the re-training from FILE if it exists, and keep its "
-                            "state there (every 50 steps and at the end)")
+    _finetune_arguments(prune, "re-train the pruned model for N seeded steps of its own loss (global pruning "
+                               "keeps its zeros)")
     prune.add_argument("--json", action="store_true", help="print JSON")
     prune.set_defaults(func=cmd_prune)

@@ -33,6 +33,7 @@ import numpy as np
 from harness.coders.base import CODERS, Coder, Param
 from harness.coders.container import BitstreamError
 from harness.coders import learnt_bundle
+from harness.torch_cpu import torch_threads
 
 #: the trained rate points (scripts/train_feature_codecs.py --lambdas)
 LAMBDAS = ("0.005", "0.02", "0.08", "0.32")
@@ -44,16 +45,10 @@ _LEN = struct.Struct("<I")
 
 @contextmanager
 def torch_cpu_single_thread() -> Iterator[Any]:
-    """Run torch on CPU in one intra-op thread (restored after): the same bytes in any process."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with torch.no_grad():
-            yield torch
-    finally:
-        torch.set_num_threads(threads)
+    """Run torch on CPU in one intra-op thread without gradients (harness.torch_cpu): the same bytes in any
+    process."""
+    with torch_threads(1) as torch, torch.no_grad():
+        yield torch
 
 
 def _load_state(net: Any, state: dict) -> Any:

@@ -38,8 +38,13 @@ CALIBRATIONS = ("minmax", "percentile")
 
 
 def quantize(model: Path, out: Path, mode: str = "static", calibration: Sequence[dict[str, np.ndarray]] = (),
-             calibrate: str = "minmax", per_channel: bool = True, op_types: Sequence[str] | None = None) -> Derived:
+             calibrate: str = "minmax", per_channel: bool = True, op_types: Sequence[str] | None = None,
+             finetune_steps: int = 0, checkpoint: Path | None = None, retrained_out: Path | None = None) -> Derived:
     """Write the INT8 model of ``model`` to ``out``; ``calibration``: the feeds of static quantization.
+
+    ``finetune_steps``: quantization-aware re-training of the float weights first (harness.derive.qat; static
+    mode, a torch builder for the model), resuming from ``checkpoint`` where it exists; ``retrained_out`` keeps
+    the re-trained float model, the one the integer model approximates.
 
     ``op_types``: the operator types quantized (onnxruntime's ``op_types_to_quantize``; default: every type the
     quantizer knows). A graph with its post-processing inside (box decoding, top-k, NMS in an ``If``) keeps that
@@ -57,11 +62,20 @@ def quantize(model: Path, out: Path, mode: str = "static", calibration: Sequence
     if mode == "static" and not calibration:
         raise ValueError("static quantization needs calibration data: give --calibration DIR (.npz files of the "
                          "model's inputs by input name) or use --mode dynamic")
-    prepared, done = prepare_model(model, opset=None)
-    opset = done["opset"] or 13
-    if opset < 13:
-        prepared, done = prepare_model(prepared, opset=13)
+    if finetune_steps and mode != "static":
+        raise ValueError("quantization-aware fine-tuning simulates static QDQ's rounding: use --mode static")
     with tempfile.TemporaryDirectory(prefix="quantize-") as folder:
+        retrained = {}
+        if finetune_steps:
+            from harness.derive.qat import quantization_aware_finetune
+
+            float_out = Path(retrained_out or Path(folder) / "retrained.onnx")
+            retrained = quantization_aware_finetune(Path(model), float_out, calibration, finetune_steps, checkpoint)
+            model = float_out
+        prepared, done = prepare_model(model, opset=None)
+        opset = done["opset"] or 13
+        if opset < 13:
+            prepared, done = prepare_model(prepared, opset=13)
         source = Path(folder) / "prepared.onnx"
         save_prepared(prepared, source)
         target = Path(folder) / "quantized.onnx"
@@ -78,7 +92,7 @@ def quantize(model: Path, out: Path, mode: str = "static", calibration: Sequence
         atomic_write(out, lambda handle: handle.write(data))  # a complete file or none
     return Derived(out, f"qdq-{mode}" if mode == "static" else "dynamic",
                    {"calibration_feeds": len(calibration), "calibrate": calibrate if mode == "static" else None,
-                    "prepared": done, "op_types": list(op_types) if op_types else None})
+                    "prepared": done, "op_types": list(op_types) if op_types else None, **retrained})
 
 
 def network_outputs(model: Path) -> list[str]:

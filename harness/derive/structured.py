@@ -14,6 +14,7 @@ from pathlib import Path
 
 from harness.derive import Derived
 from harness.derive.torch_models import export_onnx, finetune, loss_summary, torch_model_for
+from harness.torch_cpu import torch_threads
 
 
 def prune_structured(model: Path, out: Path, sparsity: float, finetune_steps: int = 0,
@@ -32,9 +33,10 @@ def prune_structured(model: Path, out: Path, sparsity: float, finetune_steps: in
     net = built.module
     before = sum(p.numel() for p in net.parameters())
     if sparsity > 0:
-        pruner = tp.pruner.MagnitudePruner(net, built.example, importance=tp.importance.MagnitudeImportance(p=1),
-                                           pruning_ratio=sparsity, ignored_layers=built.keep)
-        pruner.step()
+        with torch_threads(1):  # the L1 norms that rank the channels: the same sums in any process
+            pruner = tp.pruner.MagnitudePruner(net, built.example, pruning_ratio=sparsity, ignored_layers=built.keep,
+                                               importance=tp.importance.MagnitudeImportance(p=1))
+            pruner.step()
     recipe = {"method": "prune-structured", "sparsity": sparsity, "builder": builder,
               "source_md5": hashlib.md5(Path(model).read_bytes()).hexdigest()}
     losses = finetune(built, finetune_steps, checkpoint=checkpoint, recipe=recipe) if finetune_steps else []

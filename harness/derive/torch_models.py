@@ -9,8 +9,9 @@ output names and opset), so every command and the split engine run it unchanged.
 
 Fine-tuning (seed 001 §5 allows re-training "accompanied by results without re-training", so the un-tuned model
 is a cell of its own): the builder's own loss and training batches (for ssd_small, the multibox loss on the
-generated training stream at a fixed offset past the batches the detector was trained on), Adam, seeded: the
-same steps give the same weights on one machine. **Resumable**: with a checkpoint file, the state (weights,
+generated training stream at a fixed offset past the batches the detector was trained on), Adam, seeded, in one
+torch thread (harness.torch_cpu: the weights do not depend on the worker count or on what ran before in the
+process): the same steps give the same weights on one machine. **Resumable**: with a checkpoint file, the state (weights,
 optimizer, random generator, losses, step) is written atomically every ``every`` steps and at the end; a run
 given an existing checkpoint of the same recipe continues from its step, and reaches the weights the run without
 interruption reaches (the batches depend on the step index only). A checkpoint of another recipe is refused.
@@ -24,6 +25,7 @@ from typing import Any, Callable
 
 from harness.files import atomic_write_bytes
 from harness.registry import Registry
+from harness.torch_cpu import torch_threads
 
 
 @dataclass
@@ -112,15 +114,16 @@ def finetune(model: TorchModel, steps: int, lr: float = 1e-3, seed: int = 0, che
         atomic_write_bytes(Path(checkpoint), buffer.getvalue())
 
     model.module.train()
-    for step in range(start, steps):
-        inputs, targets = model.batch(step)
-        loss = model.loss(model.module(inputs), targets)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(float(loss.detach()))
-        if checkpoint is not None and ((step + 1) % every == 0 or step + 1 == steps):
-            save(step + 1)
+    with torch_threads(1):
+        for step in range(start, steps):
+            inputs, targets = model.batch(step)
+            loss = model.loss(model.module(inputs), targets)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            losses.append(float(loss.detach()))
+            if checkpoint is not None and ((step + 1) % every == 0 or step + 1 == steps):
+                save(step + 1)
     model.module.eval()
     return losses
 

@@ -47,7 +47,7 @@ WHOLE_MODEL_ONLY = ("prune-structured",)
 #: the ``size`` task (a built model without data: file sizes and parameter counts only, seed 001 §9.4)
 SIZE_METHODS = (FP32, "dynamic", "prune-global")
 #: methods with a fine-tuning step (``finetune: STEPS`` in a methods entry)
-FINETUNED = ("prune-structured", "prune-global")
+FINETUNED = ("prune-structured", "prune-global", "qdq-static")
 #: the code a fine-tuning's result depends on: its checkpoint (a resumed or finished re-training) is keyed by it
 FINETUNE_CODE = ("harness.derive", "harness.detection.ssd", "harness.datasets.synthetic_shapes")
 QUANTIZED = ("qdq-static", "dynamic", "qdq-aware")
@@ -77,6 +77,8 @@ class DeriveScenario(Scenario):
                    "quantized_output_nmse_max": "declared NMSE of a quantized model's outputs to FP32's",
                    "aware_output_nmse_max": "the bound the accuracy-aware quantization (qdq-aware) keeps nodes in "
                                             "float for",
+                   "retrained_output_nmse_max": "declared NMSE of a re-trained quantized model's outputs to its own "
+                                                "re-trained float model's",
                    "latency_repeat": "steady-state runs of the latency measurement"}
     required_matrix_keys = ("models", "quantized_output_nmse_max", "latency_repeat")
     TORCH_METHODS = (FP32, "dynamic")
@@ -95,10 +97,16 @@ class DeriveScenario(Scenario):
             if tuned:
                 raise ValueError(f"matrix/derive.yaml: {model}: finetune is implemented for {', '.join(FINETUNED)}, "
                                  f"not {', '.join(tuned)}")
+        retrained = [model for model, entry in matrix["models"].items()
+                     if any(m.get("finetune") and m["method"] in QUANTIZED for m in entry["methods"])]
+        if retrained and "retrained_output_nmse_max" not in matrix:
+            raise ValueError(f"matrix/derive.yaml: {retrained[0]} has a re-trained quantized cell: declare "
+                             "retrained_output_nmse_max, the bound of its outputs to its re-trained float model")
         self._anchor: dict[tuple[str, str], dict[str, Any]] = {}
         self._checks: dict[str, dict[str, Any]] = {}
         self._assets: dict[tuple[str, str], tuple[Any, Any]] = {}
         self._calibration: dict[tuple[str, int], list[dict[str, np.ndarray]]] = {}
+        self._float_reference: dict[str, Path] = {}
 
     def cells(self) -> list[Cell]:
         cells = []
@@ -220,7 +228,12 @@ class DeriveScenario(Scenario):
                                            op_types=op_types).path
         mode = "static" if method == "qdq-static" else "dynamic"
         feeds = self.calibration(cell, int(level)) if mode == "static" else []
-        return quantize(detector.onnx_path, out, mode, feeds, op_types=op_types).path
+        retrained = folder / f"{out.stem}-retrained-float.onnx" if steps else None
+        derived = quantize(detector.onnx_path, out, mode, feeds, op_types=op_types, finetune_steps=steps,
+                           checkpoint=self.checkpoint(cell), retrained_out=retrained)
+        if retrained is not None:  # the float model the integer one approximates: the output check's reference
+            self._float_reference[cell.id] = retrained
+        return derived.path
 
     def checkpoint(self, cell: Cell) -> Path | None:
         """Where a fine-tuned cell keeps its re-training's state (harness.derive.torch_models.finetune): a run
@@ -337,7 +350,9 @@ class DeriveScenario(Scenario):
             return self.run_size_cell(cell)
         if cell.get("split") is not None:
             with tempfile.TemporaryDirectory(prefix="derive-") as folder:
-                return self.run_split_cell(cell, self.derive(cell, Path(folder)))
+                path = self.derive(cell, Path(folder))
+                self._float_reference.pop(cell.id, None)  # the split cells check the cut, not the outputs
+                return self.run_split_cell(cell, path)
         anchor = self.anchor(cell)
         with tempfile.TemporaryDirectory(prefix="derive-") as folder:
             path = self.derive(cell, Path(folder))
@@ -358,7 +373,8 @@ class DeriveScenario(Scenario):
         return CellOutcome(metrics, columns)
 
     def output_nmse(self, cell: Cell, path: Path) -> list[float]:
-        """Per output, the NMSE of the derived model's outputs to the FP32 model's over the calibration images;
+        """Per output, the NMSE of the derived model's outputs to the FP32 model's (a re-trained one's: to the
+        re-trained float model's) over the calibration images;
         for a graph with its post-processing inside, of the network's last layers' outputs, where that starts
         (harness.derive.quantize.network_outputs: detection lists reorder with any change of a score)."""
         from harness.derive.quantize import network_outputs, outputs_nmse
@@ -366,7 +382,9 @@ class DeriveScenario(Scenario):
 
         detector, _ = self.detector_and_data(cell)
         tensors = network_outputs(Path(detector.onnx_path)) if isinstance(detector.head, InGraphHead) else None
-        return outputs_nmse(Path(detector.onnx_path), path, self.calibration(cell, max(int(cell["level"]), 8)), tensors)
+        # a re-trained model is another float model: its integer model is checked against it, not against FP32
+        reference = self._float_reference.pop(cell.id, Path(detector.onnx_path))
+        return outputs_nmse(reference, path, self.calibration(cell, max(int(cell["level"]), 8)), tensors)
 
     def check_cell(self, cell: Cell, outcome: CellOutcome) -> None:
         columns, checks = outcome.columns, self._checks[cell.id]
@@ -408,6 +426,7 @@ class DeriveScenario(Scenario):
         if checks["output_nmse"] is not None:
             # the accuracy-aware mode's own bound, checked here on the scenario's own count of the outputs' NMSE
             bound = float(self.matrix["aware_output_nmse_max" if cell["method"] == "qdq-aware"
+                                      else "retrained_output_nmse_max" if cell.get("finetune")
                                       else "quantized_output_nmse_max"])
             assert max(checks["output_nmse"]) <= bound, f"outputs NMSE {checks['output_nmse']} to FP32 > {bound}"
         if cell["method"] == FP32:

@@ -148,11 +148,21 @@ def test_structured_pruning_shrinks_the_graph(detector, capsys, tmp_path) -> Non
 
 def test_fine_tuning_after_structured_pruning_trains_the_pruned_model(detector, tmp_path) -> None:
     """Two seeded steps of the builder's loss move the pruned weights (the same two steps give the same
-    weights) and keep the pruned shapes; the derive cell with 300 steps is the nightly job's."""
+    weights, whatever thread count the process had: an xdist worker inherits an earlier test's) and keep the
+    pruned shapes; the derive cell with 300 steps is the nightly job's."""
+    import torch
+
     from harness.derive.structured import prune_structured
 
     plain = prune_structured(detector.onnx_path, tmp_path / "plain.onnx", 0.3)
-    tuned = [prune_structured(detector.onnx_path, tmp_path / f"tuned{i}.onnx", 0.3, finetune_steps=2) for i in (0, 1)]
+    threads = torch.get_num_threads()
+    tuned = []
+    try:
+        for i, count in enumerate((2, 1)):
+            torch.set_num_threads(count)
+            tuned.append(prune_structured(detector.onnx_path, tmp_path / f"tuned{i}.onnx", 0.3, finetune_steps=2))
+    finally:
+        torch.set_num_threads(threads)
     assert tuned[0].details["finetune_steps"] == 2 and len(tuned[0].details["finetune_loss_first_last"]) == 2
     weights = [{i.name: numpy_helper.to_array(i) for i in onnx.load(str(d.path)).graph.initializer}
                for d in (plain, *tuned)]
@@ -197,6 +207,76 @@ def test_fine_tuning_resumed_from_its_checkpoint_reaches_the_uninterrupted_weigh
     assert main(["prune", source, "--sparsity", "0.3", "--out", str(tmp_path / "other.onnx"),
                  "--finetune-steps", "4", "--checkpoint", str(checkpoint)]) == 1
     assert "written by another fine-tuning" in capsys.readouterr().err and not (tmp_path / "other.onnx").exists()
+
+
+def test_simulated_weight_rounding_is_onnxruntimes_own(detector, calibration, capsys, tmp_path) -> None:
+    """The quantization-aware re-training rounds each weight as onnxruntime's per-channel QInt8 QDQ does: the
+    simulated weights equal the dequantized int8 weights of onnxruntime's static model of the same file; the
+    simulation leaves the model as it found it (no parametrization, no hook, the same outputs)."""
+    import torch
+
+    from harness.derive.qat import quantized_layers, simulated_quantization
+    from harness.derive.torch_models import torch_model_for
+
+    run_json(capsys, "quantize", str(detector.onnx_path), "--out", str(tmp_path / "q.onnx"),
+             "--calibration", str(calibration), "--json")
+    model = onnx.load(str(tmp_path / "q.onnx"))
+    arrays = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+    dequantized = set()
+    for node in model.graph.node:  # weight DequantizeLinear: int8 x per-channel scale
+        if node.op_type == "DequantizeLinear" and node.input[0] in arrays and arrays[node.input[0]].ndim == 4:
+            scale = arrays[node.input[1]].reshape(-1, 1, 1, 1)
+            dequantized.add((arrays[node.input[0]] * scale).astype(np.float32).tobytes())
+    _, built = torch_model_for(detector.onnx_path)
+    image = torch.from_numpy(next(iter(detector.preprocess(np.zeros((128, 128, 3), np.uint8)).values())))
+    with torch.no_grad():
+        before = [t.clone() for t in built.module(image)]
+    feeds = [{"image": np.load(f)["image"]} for f in sorted(calibration.glob("*.npz"))]
+    with simulated_quantization(built.module, feeds) as layers:
+        simulated = [layer.weight.detach().numpy().astype(np.float32).tobytes() for layer in layers]
+        assert len(layers) == len(weight_names(onnx.load(str(detector.onnx_path))))
+        assert all(weight in dequantized for weight in simulated)  # bit for bit, every layer
+    assert not any(hasattr(layer, "parametrizations") or hasattr(layer, "input_fake_quant")
+                   for layer in quantized_layers(built.module))
+    with torch.no_grad():
+        after = built.module(image)
+    assert all(torch.equal(a, b) for a, b in zip(before, after))
+
+
+def test_quantization_aware_fine_tuning_retrains_before_onnxruntime_quantizes(detector, calibration, capsys,
+                                                                              tmp_path) -> None:
+    """``quantize --finetune-steps 2``: an onnxruntime static QDQ file whose int8 weights differ from the plain
+    static model's (the float weights were re-trained), the same bytes on a second run; refused in dynamic
+    mode and on a model without a torch builder, writing nothing."""
+    argv = ["quantize", str(detector.onnx_path), "--calibration", str(calibration), "--finetune-steps", "2", "--json"]
+    first = run_json(capsys, *argv, "--out", str(tmp_path / "a.onnx"))
+    run_json(capsys, *argv, "--out", str(tmp_path / "b.onnx"))
+    run_json(capsys, "quantize", str(detector.onnx_path), "--calibration", str(calibration), "--json",
+             "--out", str(tmp_path / "plain.onnx"))
+    assert (tmp_path / "a.onnx").read_bytes() == (tmp_path / "b.onnx").read_bytes()
+    assert first["quantized_nodes"] > 0 and first["method"] == "qdq-static"
+
+    def int8(path: Path) -> list[np.ndarray]:
+        return sorted((numpy_helper.to_array(i) for i in onnx.load(str(path)).graph.initializer
+                       if i.data_type == onnx.TensorProto.INT8), key=lambda a: (a.shape, a.tobytes()))
+
+    tuned, plain = int8(tmp_path / "a.onnx"), int8(tmp_path / "plain.onnx")
+    assert len(tuned) == len(plain) and any(not np.array_equal(t, p) for t, p in zip(tuned, plain))
+    # the re-trained float model kept beside (the derive scenario's reference for the integer model's outputs)
+    from harness.derive.quantize import outputs_nmse, quantize
+
+    feeds = [{"image": np.load(f)["image"]} for f in sorted(calibration.glob("*.npz"))]
+    quantize(detector.onnx_path, tmp_path / "c.onnx", "static", feeds, finetune_steps=2,
+             retrained_out=tmp_path / "float.onnx")
+    assert (tmp_path / "c.onnx").read_bytes() == (tmp_path / "a.onnx").read_bytes()
+    assert max(outputs_nmse(tmp_path / "float.onnx", tmp_path / "c.onnx", feeds)) <= 0.01
+    out = tmp_path / "x.onnx"
+    for extra, message in ((["--mode", "dynamic"], "use --mode static"),):
+        assert main(["quantize", str(detector.onnx_path), "--out", str(out), "--finetune-steps", "2", *extra]) == 1
+        assert message in capsys.readouterr().err and not out.exists()
+    assert main(["quantize", str(REPO_ASSETS / "retinanet_small.onnx"), "--out", str(out), "--calibration",
+                 str(calibration), "--finetune-steps", "2"]) == 1
+    assert "needs the model's torch builder" in capsys.readouterr().err and not out.exists()
 
 
 def test_accuracy_aware_quantization_meets_its_bound(detector, calibration, capsys, tmp_path) -> None:

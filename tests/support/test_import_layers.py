@@ -19,7 +19,8 @@ from harness.files import REPO_ROOT
 
 PACKAGE = REPO_ROOT / "harness"
 LAYERS = (
-    ("files", "registry", "runtime", "memory", "environment", "matrix", "references", "results", "assetstore"),
+    ("files", "registry", "runtime", "torch_cpu", "memory", "environment", "matrix", "references", "results",
+     "assetstore"),
     ("coders", "split", "metrics"),
     ("models", "datasets", "detection", "asr", "pose", "bitinc", "derive"),
     ("scenarios",),

@@ -1,0 +1,101 @@
+"""Quantization-aware fine-tuning before static QDQ quantization (seed 001 §5's "re-training allowed").
+
+The torch model a builder makes of the file (harness.derive.torch_models) is re-trained with the rounding that
+onnxruntime's static QDQ quantization applies afterwards simulated in its forward pass, so the weights learn to
+live with it; the gradients pass the rounding unchanged (straight-through, torch's fake-quantize kernels):
+
+* every Conv/Linear weight: per output channel, symmetric int8 with scale max|w| / 127, what onnxruntime's
+  per-channel QInt8 weights are (``torch.fake_quantize_per_channel_affine``);
+* every Conv/Linear input: uint8 with a min-max range, onnxruntime's QUInt8 activations under min-max
+  calibration; the range starts at the calibration feeds' and follows the training batches as a moving average
+  (``torch.ao.quantization.FakeQuantize`` with ``MovingAverageMinMaxObserver``).
+
+Then the simulation is taken off, the float weights are exported as the original was, and onnxruntime
+quantizes that file with the same calibration feeds (harness.derive.quantize): the integer model is onnxruntime's
+own, only its float weights are re-trained.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+from harness.torch_cpu import torch_threads
+
+#: Adam's step size of the re-training: a tenth of a pruned model's (harness.derive.torch_models.finetune), the
+#: weights only need to move within a quantization step or two (1e-3 lost 3 points of calc_map on ssd_small)
+QAT_LR = 1e-4
+
+
+def _weight_fake_quant() -> Any:
+    import torch
+
+    class PerChannelInt8(torch.nn.Module):
+        def forward(self, weight: torch.Tensor) -> torch.Tensor:
+            flat = weight.detach().abs().reshape(weight.shape[0], -1).amax(dim=1)
+            scale = torch.clamp(flat / 127.0, min=1e-12).to(torch.float32)
+            zero = torch.zeros(weight.shape[0], dtype=torch.int32)
+            return torch.fake_quantize_per_channel_affine(weight, scale, zero, 0, -127, 127)
+
+    return PerChannelInt8()
+
+
+def quantized_layers(module: Any) -> list[Any]:
+    import torch
+
+    return [m for m in module.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+
+
+@contextmanager
+def simulated_quantization(module: Any, calibration: Sequence[dict[str, np.ndarray]]) -> Iterator[list[Any]]:
+    """``module`` with int8 weights and uint8 layer inputs simulated (see the module docstring), the input ranges
+    initialised on ``calibration``; everything taken off again on exit (the float weights stay as trained)."""
+    import torch
+    from torch.ao.quantization import FakeQuantize, MovingAverageMinMaxObserver
+    from torch.nn.utils import parametrize
+
+    layers = quantized_layers(module)
+    hooks = []
+    for layer in layers:
+        parametrize.register_parametrization(layer, "weight", _weight_fake_quant())
+        layer.input_fake_quant = FakeQuantize(observer=MovingAverageMinMaxObserver, quant_min=0, quant_max=255,
+                                              dtype=torch.quint8, qscheme=torch.per_tensor_affine)
+        hooks.append(layer.register_forward_pre_hook(lambda m, args: (m.input_fake_quant(args[0]), *args[1:])))
+    try:
+        # the ranges of the calibration feeds first (observers on, no rounding yet), as the calibration sets them
+        for layer in layers:
+            layer.input_fake_quant.disable_fake_quant()
+        module.eval()
+        with torch.no_grad():
+            for feed in calibration:
+                module(torch.from_numpy(np.asarray(next(iter(feed.values())), np.float32)))
+        for layer in layers:
+            layer.input_fake_quant.enable_fake_quant()
+        yield layers
+    finally:
+        for hook in hooks:
+            hook.remove()
+        for layer in layers:
+            del layer.input_fake_quant
+            parametrize.remove_parametrizations(layer, "weight", leave_parametrized=False)
+
+
+def quantization_aware_finetune(model: Path, out: Path, calibration: Sequence[dict[str, np.ndarray]], steps: int,
+                                checkpoint: Path | None = None) -> dict[str, Any]:
+    """Re-train ``model``'s float weights for ``steps`` steps under :func:`simulated_quantization` and export
+    them to ``out`` (a float ONNX file for onnxruntime to quantize); what the re-training did."""
+    import hashlib
+
+    from harness.derive.torch_models import export_onnx, finetune, loss_summary, torch_model_for
+
+    if not calibration:
+        raise ValueError("quantization-aware fine-tuning starts from the calibration ranges: give calibration data")
+    builder, built = torch_model_for(model, "--finetune-steps")
+    recipe = {"method": "qdq-static", "calibration_feeds": len(calibration), "builder": builder,
+              "source_md5": hashlib.md5(Path(model).read_bytes()).hexdigest()}
+    with torch_threads(1), simulated_quantization(built.module, calibration):  # ranges: as the training's sums
+        losses = finetune(built, steps, lr=QAT_LR, checkpoint=checkpoint, recipe=recipe)
+    export_onnx(built, out)
+    return {"torch_builder": builder, "finetune_steps": steps, "finetune_loss_first_last": loss_summary(losses)}
