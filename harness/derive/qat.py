@@ -24,9 +24,11 @@ import numpy as np
 
 from harness.torch_cpu import torch_threads
 
-#: Adam's step size of the re-training: a tenth of a pruned model's (harness.derive.torch_models.finetune), the
-#: weights only need to move within a quantization step or two (1e-3 lost 3 points of calc_map on ssd_small)
-QAT_LR = 1e-4
+#: Adam's step size of the re-training, far below a pruned model's 1e-3 (harness.derive.torch_models.finetune):
+#: the weights only need to move within a quantization step or two. ssd_small, 50 steps, calc_map of the QDQ
+#: model (plain static QDQ: 81.15): 1e-4 -> 80.93, 3e-5 -> 83.61, 1e-5 -> 83.72; also simulating the rounding
+#: of the heads' outputs: 82.37 / 82.28 / 80.16, so only the layer inputs are simulated
+QAT_LR = 3e-5
 
 
 def _weight_fake_quant() -> Any:
