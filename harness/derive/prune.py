@@ -56,14 +56,12 @@ def prune_global(model: Path, out: Path, sparsity: float, finetune_steps: int = 
 def _prune_global_finetuned(model: Path, out: Path, sparsity: float, steps: int, checkpoint: Path | None) -> Derived:
     import hashlib
 
-    import torch
     from torch.nn.utils import prune
 
-    from harness.derive.torch_models import export_onnx, finetune, loss_summary, torch_model_for
+    from harness.derive.torch_models import export_onnx, finetune, loss_summary, torch_model_for, weight_modules
 
     builder, built = torch_model_for(model, "--finetune-steps")
-    layers = [(m, "weight") for m in built.module.modules()
-              if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d, torch.nn.Linear))]
+    layers = [(m, "weight") for m in weight_modules(built.module)]
     if sparsity > 0:
         prune.global_unstructured(layers, pruning_method=prune.L1Unstructured, amount=sparsity)
     recipe = {"method": "prune-global", "sparsity": sparsity, "builder": builder,

@@ -7,8 +7,9 @@ live with it; the gradients pass the rounding unchanged (straight-through, torch
 * every Conv/Linear weight: per output channel, symmetric int8 with scale max|w| / 127, what onnxruntime's
   per-channel QInt8 weights are (``torch.fake_quantize_per_channel_affine``);
 * every Conv/Linear input: uint8 with a min-max range, onnxruntime's QUInt8 activations under min-max
-  calibration; the range starts at the calibration feeds' and follows the training batches as a moving average
-  (``torch.ao.quantization.FakeQuantize`` with ``MovingAverageMinMaxObserver``).
+  calibration; the range starts at the calibration feeds' minimum and maximum on the float model (as the
+  calibration sets them) and follows the training batches as a moving average (``torch.ao.quantization``'s
+  ``FakeQuantize`` with ``MovingAverageMinMaxObserver``).
 
 Then the simulation is taken off, the float weights are exported as the original was, and onnxruntime
 quantizes that file with the same calibration feeds (harness.derive.quantize): the integer model is onnxruntime's
@@ -26,8 +27,8 @@ from harness.torch_cpu import torch_threads
 
 #: Adam's step size of the re-training, far below a pruned model's 1e-3 (harness.derive.torch_models.finetune):
 #: the weights only need to move within a quantization step or two. ssd_small, 50 steps, calc_map of the QDQ
-#: model (plain static QDQ: 81.15): 1e-4 -> 80.93, 3e-5 -> 83.61, 1e-5 -> 83.72; also simulating the rounding
-#: of the heads' outputs: 82.37 / 82.28 / 80.16, so only the layer inputs are simulated
+#: model (plain static QDQ: 81.15): 1e-4 -> 82.20, 3e-5 -> 82.64, 1e-5 -> 80.50 (an earlier trial that also
+#: simulated the rounding of the heads' outputs did worse at each of these step sizes)
 QAT_LR = 3e-5
 
 
@@ -44,37 +45,55 @@ def _weight_fake_quant() -> Any:
     return PerChannelInt8()
 
 
-def quantized_layers(module: Any) -> list[Any]:
+def calibrated_ranges(module: Any, layers: Sequence[Any], calibration: Sequence[dict[str, np.ndarray]]) -> list[Any]:
+    """Each layer's input range over the calibration feeds, min to max (onnxruntime's MinMax calibration), on the
+    float model: a ``MinMaxObserver`` per layer."""
     import torch
+    from torch.ao.quantization import MinMaxObserver
 
-    return [m for m in module.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    observers = [MinMaxObserver(dtype=torch.quint8) for _ in layers]
+    hooks = [layer.register_forward_pre_hook(lambda m, args, seen=seen: (seen(args[0]), *args[1:]))
+             for layer, seen in zip(layers, observers)]
+    try:
+        module.eval()
+        with torch.no_grad():
+            for feed in calibration:
+                if len(feed) != 1:
+                    raise ValueError(f"quantization-aware fine-tuning feeds a model of one input; a calibration "
+                                     f"feed holds {', '.join(sorted(feed))}")
+                module(torch.from_numpy(np.asarray(next(iter(feed.values())), np.float32)))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return observers
 
 
 @contextmanager
 def simulated_quantization(module: Any, calibration: Sequence[dict[str, np.ndarray]]) -> Iterator[list[Any]]:
-    """``module`` with int8 weights and uint8 layer inputs simulated (see the module docstring), the input ranges
-    initialised on ``calibration``; everything taken off again on exit (the float weights stay as trained)."""
+    """``module`` with int8 weights and uint8 layer inputs simulated (see the module docstring), each input's
+    range starting at the calibration feeds' min and max; everything taken off again on exit (the float weights
+    stay as trained). Yields the simulated layers (harness.derive.torch_models.weight_modules)."""
     import torch
     from torch.ao.quantization import FakeQuantize, MovingAverageMinMaxObserver
     from torch.nn.utils import parametrize
 
-    layers = quantized_layers(module)
+    from harness.derive.torch_models import weight_modules
+
+    layers = weight_modules(module)
+    transposed = [type(layer).__name__ for layer in layers if isinstance(layer, torch.nn.ConvTranspose2d)]
+    if transposed:  # its weight's output channels are axis 1, which the per-channel rounding here does not take
+        raise ValueError("quantization-aware fine-tuning simulates Conv2d and Linear weights; the model has "
+                         f"{len(transposed)} ConvTranspose2d layer(s): quantize it without --finetune-steps")
+    ranges = calibrated_ranges(module, layers, calibration)
     hooks = []
-    for layer in layers:
+    for layer, seen in zip(layers, ranges):
         parametrize.register_parametrization(layer, "weight", _weight_fake_quant())
         layer.input_fake_quant = FakeQuantize(observer=MovingAverageMinMaxObserver, quant_min=0, quant_max=255,
                                               dtype=torch.quint8, qscheme=torch.per_tensor_affine)
+        layer.input_fake_quant.activation_post_process.min_val.copy_(seen.min_val)
+        layer.input_fake_quant.activation_post_process.max_val.copy_(seen.max_val)
         hooks.append(layer.register_forward_pre_hook(lambda m, args: (m.input_fake_quant(args[0]), *args[1:])))
     try:
-        # the ranges of the calibration feeds first (observers on, no rounding yet), as the calibration sets them
-        for layer in layers:
-            layer.input_fake_quant.disable_fake_quant()
-        module.eval()
-        with torch.no_grad():
-            for feed in calibration:
-                module(torch.from_numpy(np.asarray(next(iter(feed.values())), np.float32)))
-        for layer in layers:
-            layer.input_fake_quant.enable_fake_quant()
         yield layers
     finally:
         for hook in hooks:
@@ -95,8 +114,13 @@ def quantization_aware_finetune(model: Path, out: Path, calibration: Sequence[di
     if not calibration:
         raise ValueError("quantization-aware fine-tuning starts from the calibration ranges: give calibration data")
     builder, built = torch_model_for(model, "--finetune-steps")
-    recipe = {"method": "qdq-static", "calibration_feeds": len(calibration), "builder": builder,
-              "source_md5": hashlib.md5(Path(model).read_bytes()).hexdigest()}
+    feeds = hashlib.md5()  # the ranges start at the calibration feeds': a checkpoint of other feeds is another run
+    for feed in calibration:
+        for name in sorted(feed):
+            feeds.update(name.encode())
+            feeds.update(np.ascontiguousarray(feed[name]).tobytes())
+    recipe = {"method": "qdq-static", "calibration_feeds": len(calibration), "calibration_md5": feeds.hexdigest(),
+              "builder": builder, "source_md5": hashlib.md5(Path(model).read_bytes()).hexdigest()}
     with torch_threads(1), simulated_quantization(built.module, calibration):  # ranges: as the training's sums
         losses = finetune(built, steps, lr=QAT_LR, checkpoint=checkpoint, recipe=recipe)
     export_onnx(built, out)

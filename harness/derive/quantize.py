@@ -64,6 +64,9 @@ def quantize(model: Path, out: Path, mode: str = "static", calibration: Sequence
                          "model's inputs by input name) or use --mode dynamic")
     if finetune_steps and mode != "static":
         raise ValueError("quantization-aware fine-tuning simulates static QDQ's rounding: use --mode static")
+    if finetune_steps and (calibrate != "minmax" or not per_channel or (op_types and "Conv" not in op_types)):
+        raise ValueError("quantization-aware fine-tuning simulates per-channel weights, min-max calibrated inputs and "
+                         "quantized convolutions: leave --calibrate, per-channel and --op-types at that")
     with tempfile.TemporaryDirectory(prefix="quantize-") as folder:
         retrained = {}
         if finetune_steps:
@@ -161,7 +164,6 @@ def sensitivity_order(source: Path, quantized: Path, feeds: Sequence[dict[str, n
     and the QDQ model on the feeds and give each activation's signal-to-quantization-noise ratio against the float
     model's (``xmodel_err``, dB); a node ranks by the dB its stage loses (SQNR of its inputs minus that of its
     output: the noise it adds itself, not what it inherits), the largest loss first."""
-    import onnx
     from onnxruntime.quantization.qdq_loss_debug import (
         collect_activations, compute_activation_error, create_activation_matching,
         modify_model_output_intermediate_tensors,

@@ -44,8 +44,19 @@ class TorchModel:
 
 #: name -> (onnx path -> TorchModel); a builder raises ValueError when the file is not an export of its architecture
 TORCH_BUILDERS: Registry[Callable[[Path], TorchModel]] = Registry("torch builder")
-#: first training batch of the fine-tuning stream: past the 1500 x 32 images ssd_small was trained on
-FINETUNE_OFFSET = 2000
+#: first batch (of 16) of the fine-tuning stream: image 153 600 on, past every image ssd_small's training read
+#: (its model JSON: three stages, 4800 batches of 32 from the stream's start)
+FINETUNE_OFFSET = 9600
+#: the torch modules whose weights pruning and quantization touch (harness.derive.WEIGHT_OPS in the ONNX graph)
+WEIGHT_MODULES = ("Conv2d", "ConvTranspose2d", "Linear")
+
+
+def weight_modules(module: Any) -> list[Any]:
+    """The submodules of ``module`` whose type is one of :data:`WEIGHT_MODULES`, in module order."""
+    import torch
+
+    types = tuple(getattr(torch.nn, name) for name in WEIGHT_MODULES)
+    return [m for m in module.modules() if isinstance(m, types)]
 
 
 @TORCH_BUILDERS.register("ssd_small")
@@ -91,12 +102,16 @@ def finetune(model: TorchModel, steps: int, lr: float = 1e-3, seed: int = 0, che
 
     if steps < 0:
         raise ValueError(f"fine-tuning steps {steps}: give 0 (no re-training) or more")
-    recipe = {**(recipe or {}), "lr": lr, "seed": seed}
+    recipe = {**(recipe or {}), "lr": lr, "seed": seed, "torch": str(torch.__version__)}
     torch.manual_seed(seed)
     optimizer = torch.optim.Adam([p for p in model.module.parameters() if p.requires_grad], lr=lr)
     start, losses = 0, []
     if checkpoint is not None and Path(checkpoint).exists():
-        state = torch.load(str(checkpoint), weights_only=False)
+        try:
+            state = torch.load(str(checkpoint), weights_only=True)
+        except Exception as exc:  # a truncated or foreign file: say which, not an unpickling traceback
+            raise ValueError(f"checkpoint {checkpoint} cannot be read as a fine-tuning checkpoint "
+                             f"({type(exc).__name__}); delete it to re-train from the start") from None
         if state.get("recipe") != recipe:
             raise ValueError(f"checkpoint {checkpoint} was written by another fine-tuning ({state.get('recipe')}, "
                              f"this one: {recipe}); delete it or give another checkpoint file")

@@ -77,7 +77,10 @@ def per_class_tables(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def _method(row: dict[str, Any]) -> str:
-    return f"{row.get('method')} {fmt(row.get('level'))}" if row.get("method") != "fp32" else "fp32 (original)"
+    if row.get("method") == "fp32":
+        return "fp32 (original)"
+    retrained = f" + {fmt(row.get('finetune'))} steps" if row.get("finetune") not in (None, "") else ""
+    return f"{row.get('method')} {fmt(row.get('level'))}{retrained}"
 
 
 def derived_per_class_tables(rows: list[dict[str, Any]]) -> list[str]:
@@ -87,7 +90,7 @@ def derived_per_class_tables(rows: list[dict[str, Any]]) -> list[str]:
                and r.get("split") in (None, "") and r.get("per_class_calc_map") is not None]
     tables = []
     for (model, device), members in _groups(derived).items():
-        members.sort(key=lambda r: (_sequence(r), r.get("method") != "fp32", str(r.get("method")), str(r.get("level"))))
+        members.sort(key=lambda r: (_sequence(r), r.get("method") != "fp32", _method(r)))
         tables += _class_table(members, [("sequence", _sequence), ("model", _method)], "images", model, device,
                                "AP per class, original against derived")
     return tables

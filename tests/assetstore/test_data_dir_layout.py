@@ -149,14 +149,14 @@ def test_derive_cells_of_the_users_detector_skip_without_its_files_and_run_with_
     the asset it lacks; with the stand-in layout the dynamic-INT8 cell derives and scores the placed model on the
     placed images, and passes the scenario's own checks (sizes from the file, outputs within the declared NMSE)."""
     from harness.models import model_path
+    from harness.matrix import scenario_matrix
     from harness.scenarios import SCENARIOS
     from harness.scenarios.base import RunContext
     from harness.scenarios.derive import DeriveScenario
 
     scenario_class = SCENARIOS.get("derive")
-    matrix = {"scenario": "derive", "quantized_output_nmse_max": 0.01, "latency_repeat": 2,
-              "models": {"ssd_resnet": {"task": "detection", "data_set": "coco50", "calibration_seed": 7,
-                                        "methods": [{"method": "fp32", "level": 0}, {"method": "dynamic", "level": 0}]}}}
+    shipped = scenario_matrix(scenario_class)  # matrix/derive.yaml's own ssd_resnet entry, its methods as shipped
+    matrix = {**shipped, "latency_repeat": 2, "models": {"ssd_resnet": shipped["models"]["ssd_resnet"]}}
     bare = scenario_class(matrix, RunContext(data_dir=tmp_path / "empty"))
     assert issubclass(scenario_class, DeriveScenario)
     for cell in bare.cells():

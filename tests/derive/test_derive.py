@@ -187,9 +187,10 @@ def test_fine_tuning_resumed_from_its_checkpoint_reaches_the_uninterrupted_weigh
              "--finetune-steps", "2", "--checkpoint", str(checkpoint), "--json")
     resumed = run_json(capsys, "prune", source, "--sparsity", "0.5", "--out", str(tmp_path / "resumed.onnx"),
                        "--finetune-steps", "4", "--checkpoint", str(checkpoint), "--json")
-    final, half, again = (initializers(tmp_path / f"{n}.onnx") for n in ("whole", "resumed", "half"))
-    assert final.keys() == half.keys() and all(np.array_equal(final[k], half[k]) for k in final)
-    assert any(not np.array_equal(final[k], again[k]) for k in final)  # 2 steps are not 4
+    straight, continued, two_steps = (initializers(tmp_path / f"{n}.onnx") for n in ("whole", "resumed", "half"))
+    assert straight.keys() == continued.keys()
+    assert all(np.array_equal(straight[k], continued[k]) for k in straight)
+    assert any(not np.array_equal(straight[k], two_steps[k]) for k in straight)  # 2 steps are not 4
     run_json(capsys, "prune", source, "--sparsity", "0.5", "--out", str(tmp_path / "untuned.onnx"), "--json")
 
     def weights(path: Path) -> dict[str, np.ndarray]:  # by the Conv's output (the re-export renames weights)
@@ -215,8 +216,8 @@ def test_simulated_weight_rounding_is_onnxruntimes_own(detector, calibration, ca
     simulation leaves the model as it found it (no parametrization, no hook, the same outputs)."""
     import torch
 
-    from harness.derive.qat import quantized_layers, simulated_quantization
-    from harness.derive.torch_models import torch_model_for
+    from harness.derive.qat import simulated_quantization
+    from harness.derive.torch_models import torch_model_for, weight_modules
 
     run_json(capsys, "quantize", str(detector.onnx_path), "--out", str(tmp_path / "q.onnx"),
              "--calibration", str(calibration), "--json")
@@ -237,7 +238,7 @@ def test_simulated_weight_rounding_is_onnxruntimes_own(detector, calibration, ca
         assert len(layers) == len(weight_names(onnx.load(str(detector.onnx_path))))
         assert all(weight in dequantized for weight in simulated)  # bit for bit, every layer
     assert not any(hasattr(layer, "parametrizations") or hasattr(layer, "input_fake_quant")
-                   for layer in quantized_layers(built.module))
+                   for layer in weight_modules(built.module))
     with torch.no_grad():
         after = built.module(image)
     assert all(torch.equal(a, b) for a, b in zip(before, after))
@@ -277,6 +278,17 @@ def test_quantization_aware_fine_tuning_retrains_before_onnxruntime_quantizes(de
     assert main(["quantize", str(REPO_ASSETS / "retinanet_small.onnx"), "--out", str(out), "--calibration",
                  str(calibration), "--finetune-steps", "2"]) == 1
     assert "needs the model's torch builder" in capsys.readouterr().err and not out.exists()
+    # a checkpoint keeps the feeds its ranges started from: other calibration feeds are another re-training
+    quantize(detector.onnx_path, tmp_path / "d.onnx", "static", feeds, finetune_steps=1,
+             checkpoint=tmp_path / "qat.pt")
+    with pytest.raises(ValueError, match="written by another fine-tuning"):
+        quantize(detector.onnx_path, tmp_path / "e.onnx", "static", feeds[:2], finetune_steps=1,
+                 checkpoint=tmp_path / "qat.pt")
+    (tmp_path / "broken.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="cannot be read as a fine-tuning checkpoint"):
+        quantize(detector.onnx_path, tmp_path / "f.onnx", "static", feeds, finetune_steps=1,
+                 checkpoint=tmp_path / "broken.pt")
+    assert not (tmp_path / "e.onnx").exists() and not (tmp_path / "f.onnx").exists()
 
 
 def test_accuracy_aware_quantization_meets_its_bound(detector, calibration, capsys, tmp_path) -> None:
