@@ -129,7 +129,20 @@ def _hw(shape: Any) -> tuple[tuple[int, int], tuple[int, int]]:
     return tuple(int(v) for v in shape), (0, 0)
 
 
-class _LearntBase(Coder):
+class FeatureMapCoder(Coder):
+    """A coder trained or calibrated for one named (N, C, H, W) cut tensor (learnt, learnt-scalable, pca): it
+    finds its weights by the tensor's name, so it codes through ``encode()``, never a bare array."""
+
+    def encode_array(self, array: np.ndarray) -> bytes:
+        raise TypeError(f"coder {self.spec!r} codes a tensor it was trained for: call encode() with its name")
+
+    def require_feature_map(self, name: str, array: np.ndarray) -> None:
+        if array.ndim != 4:
+            raise ValueError(f"coder {self.spec!r}: tensor {name!r} has shape {array.shape}; it codes an "
+                             "(N, C, H, W) feature map")
+
+
+class _LearntBase(FeatureMapCoder):
     """What both learnt coders share: the variant's weights, the digest check, the bit estimate."""
 
     size_depends_on_values = True
@@ -149,13 +162,8 @@ class _LearntBase(Coder):
                 self._nets[key] = _load_state(self.build(variant, shape[1]), variant["state_dict"])
         return self._nets[key], variant
 
-    def encode_array(self, array: np.ndarray) -> bytes:
-        raise TypeError("learnt coders code a tensor they were trained for: call encode() with its name")
-
     def encode_tensor(self, name: str, array: np.ndarray) -> bytes:
-        if array.ndim != 4:
-            raise ValueError(f"coder {self.spec!r}: tensor {name!r} has shape {array.shape}; a learnt coder codes "
-                             "an (N, C, H, W) feature map")
+        self.require_feature_map(name, array)
         net, variant = self.net(name, array.shape)
         with torch_cpu_single_thread() as torch:
             x = torch.from_numpy(np.array(array, dtype=np.float32, copy=True))

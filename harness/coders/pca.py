@@ -25,14 +25,14 @@ import numpy as np
 from harness.coders import learnt_bundle
 from harness.coders.base import CODERS, Coder, Param
 from harness.coders.container import BitstreamError
-from harness.coders.learnt import MAX_LAYERS, torch_cpu_single_thread
+from harness.coders.learnt import MAX_LAYERS, FeatureMapCoder, torch_cpu_single_thread
 from harness.coders.qlayer import dequantise, quantise, sample_dtype
 
 _LAYER = struct.Struct("<ffI")
 
 
 @CODERS.register("pca")
-class PcaCoder(Coder):
+class PcaCoder(FeatureMapCoder):
     name = "pca"
     rate_param = "layers"
     size_depends_on_values = True
@@ -52,13 +52,8 @@ class PcaCoder(Coder):
             raise ValueError(f"coder {self.spec!r}: the bundle's PCA has {variant['layers']} layers")
         return variant
 
-    def encode_array(self, array: np.ndarray) -> bytes:
-        raise TypeError("the pca coder codes a tensor it was calibrated for: call encode() with its name")
-
     def encode_tensor(self, name: str, array: np.ndarray) -> bytes:
-        if array.ndim != 4:
-            raise ValueError(f"coder {self.spec!r}: tensor {name!r} has shape {array.shape}; pca codes an "
-                             "(N, C, H, W) feature map")
+        self.require_feature_map(name, array)
         variant = self.variant(name, array.shape)
         k, bits = self.values["components"], self.values["bits"]
         vectors = array.astype(np.float32).transpose(0, 2, 3, 1) - variant["mean"]

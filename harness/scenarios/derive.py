@@ -259,14 +259,14 @@ class DeriveScenario(Scenario):
     def evaluate(self, cell: Cell, path: Path) -> tuple[dict[str, Any], float]:
         """(scores of the model on the data set, median latency in ms on the first image's feed)."""
         from harness.derive.device_part1 import median_ms
-        from harness.detection.inference import detect_images, session_runner
+        from harness.detection.inference import detect_images
         from harness.detection.pipeline import score_rows
         from harness.runtime import make_session
 
         detector, dataset = self.detector_and_data(cell)
-        rows = [row for result in detect_images(detector, dataset, run=session_runner(path, cell["device"]))
+        session = make_session(str(path), device=cell["device"])  # one session: the scores and the latency
+        rows = [row for result in detect_images(detector, dataset, run=lambda f: session.run(None, f))
                 for row in result.rows]
-        session = make_session(str(path), device=cell["device"])
         feed = detector.preprocess(dataset.read_image(dataset.image_ids()[0]))
         return score_rows(dataset.ground_truth, rows), median_ms(session, feed, int(self.matrix["latency_repeat"]))
 
@@ -359,6 +359,7 @@ class DeriveScenario(Scenario):
             with tempfile.TemporaryDirectory(prefix="derive-") as folder:
                 return self.run_split_cell(cell, self.derive(cell, Path(folder))[0])
         anchor = self.anchor(cell)
+        _, dataset = self.detector_and_data(cell)
         with tempfile.TemporaryDirectory(prefix="derive-") as folder:
             path, reference = self.derive(cell, Path(folder))
             figures = model_figures(path)
@@ -373,8 +374,7 @@ class DeriveScenario(Scenario):
                    "anc_perf": anchor["scores"]["calc_map"], "perf_delta": scores["calc_map"] - anchor["scores"]["calc_map"],
                    "map_voc": scores["voc"], "map_coco_AP": scores["AP"], "latency_ms": latency,
                    "latency_ratio_to_fp32_ms": latency / anchor["latency_ms"],
-                   **per_class_columns(scores, self.detector_and_data(cell)[1].ground_truth),
-                   "images": len(self.detector_and_data(cell)[1].image_ids())}
+                   **per_class_columns(scores, dataset.ground_truth), "images": len(dataset.image_ids())}
         return CellOutcome(metrics, columns)
 
     def output_nmse(self, cell: Cell, path: Path, reference: Path) -> list[float]:
