@@ -10,7 +10,19 @@ if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
 PIP=(.venv/bin/python -m pip --disable-pip-version-check -q)
+# A fresh environment takes about 7 GB (torch's CUDA build and its NVIDIA libraries are 5.5 GB of it); pip would
+# run out part-way and leave a broken .venv, so say so before starting
+require_free_gib() {
+    local need_gib="$1" free_kib
+    free_kib="$(df -Pk .venv | awk 'NR == 2 {print $4}')"
+    if [ "$free_kib" -lt $((need_gib * 1024 * 1024)) ]; then
+        echo "setup: $((free_kib / 1024 / 1024)) GiB free under $(pwd)/.venv, the environment needs about ${need_gib} GiB:" \
+            "free disk space there (old clones, caches) and run scripts/setup.sh again" >&2
+        exit 1
+    fi
+}
 if ! .venv/bin/python -c "import torch, torchvision, torchaudio" 2>/dev/null; then
+    require_free_gib 8
     "${PIP[@]}" install torch==2.14.1 torchvision==0.29.1
     "${PIP[@]}" install --no-deps torchaudio==2.11.0
 fi
