@@ -243,6 +243,22 @@ def _generated_sequence(key: str, data_dir: Path | None = None, frames: Any = No
     return sfu_sequence(generated_root(), sequence_table()["generated"][key], "generated", frames, stride)
 
 
+def is_video_sequence(name: str) -> bool:
+    """Whether catalogue data set ``name`` is a video sequence, whose frames a run may select (``frames``,
+    ``stride``); False for a name the catalogue does not hold (a task that reads no data set)."""
+    return name in DATASETS and getattr(DATASETS.get(name), "func", None) in (_real_sequence, _generated_sequence)
+
+
+def open_detection_set(name: str, data_dir: Path | None, frames: tuple[int | None, int | None] | None = None,
+                       stride: int = 1) -> DetectionDataset:
+    """Catalogue data set ``name``; the frame selection applies to a video sequence and is ignored by a set of
+    still images (every image of it is scored)."""
+    factory = DATASETS.get(name)
+    if is_video_sequence(name):
+        return factory(data_dir, frames=frames, stride=stride)
+    return factory(data_dir)
+
+
 def _register_sfu() -> None:
     from harness.datasets.sfu_hw_objects import sequence_table
 

@@ -71,10 +71,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="also run the cells and tests marked slow (kept out of the default run; the nightly job "
                          "runs them)")
     group.addoption("--frames", default=None, type=frame_range, metavar="START:STOP",
-                    help="video scenarios (sfu): run frames START..STOP-1 of each sequence (either bound may be "
+                    help="cells on video sequences (sfu, derive): run frames START..STOP-1 of each sequence (either bound may be "
                          "left out), e.g. to spread one sequence over several runs; cells carry the selection")
     group.addoption("--frame-stride", default=1, type=frame_stride, metavar="N",
-                    help="video scenarios (sfu): every Nth frame of the selection (e.g. 10 for a quick first run)")
+                    help="cells on video sequences (sfu, derive): every Nth frame of the selection (e.g. 10 for a quick first run)")
     group.addoption("--ort-threads", default=None, type=int,
                     help="onnxruntime intra-op threads of every session (another execution configuration: gated "
                          "as another platform, against the reference platform's references)")

@@ -28,6 +28,8 @@ from typing import Any, ClassVar, Mapping, Sequence
 # coder_name of the cell that runs the uncoded model (the unsplit detector, the original weights): the anchor
 # every coded cell of its group is compared with
 ANCHOR = "anchor"
+#: the axis of a cell that runs part of each video sequence (RunContext.frames_axis)
+FRAMES_AXIS = "frames"
 # how an axis value reads in test ids and reference keys where the bare value would not explain itself
 AXIS_LABELS = {"split": "split{}"}
 
@@ -132,6 +134,22 @@ class RunContext:
             return None
         start, stop = self.frames or (None, None)
         return f"{'' if start is None else start}:{'' if stop is None else stop}:{self.frame_stride}"
+
+    def frames_axis(self, data_set: str) -> tuple[tuple[str, str], ...]:
+        """The ``frames`` axis of a cell on ``data_set`` when the run selects frames of video sequences: the
+        cell then never meets the whole sequence's references, and two selections are two cells. Empty for a
+        set of still images or a run of whole sequences."""
+        from harness.detection.datasets import is_video_sequence
+
+        selection = self.frame_selection
+        return ((FRAMES_AXIS, selection),) if selection is not None and is_video_sequence(data_set) else ()
+
+    def detection_set(self, name: str) -> Any:
+        """Detection data set ``name`` from the catalogue under ``data_dir``, a video sequence cut to the
+        run's frame selection."""
+        from harness.detection.datasets import open_detection_set
+
+        return open_detection_set(name, self.data_dir, self.frames, self.frame_stride)
 
 
 class Scenario(ABC):

@@ -16,7 +16,9 @@ A model entry lists one ``data_set`` or several ``data_sets``: seed 001 §9.4's 
 quantized model is a row per SFU-HW-Objects sequence and method and a column per class (``per_class_calc_map``,
 ``per_class_coco_AP``; harness.report.sfu_table). A detector whose box decoding and NMS are in the graph is
 quantized on its convolutions only (``quantize_op_types``). The user's models (``--data-dir``) are entries like
-any other; without their files each cell skips naming the asset it lacks.
+any other; without their files each cell skips naming the asset it lacks. ``--frames`` and ``--frame-stride``
+cut every sequence as in ``sfu`` (a ``frames`` axis on those cells; the calibration images stay the first of
+their source).
 
 **The derived model as the device anchor in split inference** (seed 001 §5): a detection model's ``splits``
 add, per method, cells with a ``split`` axis: part 1 of the derived model, cut at the tensors the FP32 graph's
@@ -117,8 +119,8 @@ class DeriveScenario(Scenario):
         cells = []
         for model, entry in self.matrix["models"].items():
             for data_set, device, m in product(data_sets(entry), self.context.devices, entry["methods"]):
-                head = (("model_name", model), ("data_set_name", data_set), ("device", device),
-                        ("method", m["method"]), ("level", m["level"]))
+                head = (("model_name", model), ("data_set_name", data_set), *self.context.frames_axis(data_set),
+                        ("device", device), ("method", m["method"]), ("level", m["level"]))
                 if m.get("finetune"):  # re-trained: a cell beside the one without re-training
                     head += (("finetune", int(m["finetune"])),)
                 cells.append(Cell(self.name, head, ("slow",) if m.get("slow") else ()))
@@ -174,12 +176,11 @@ class DeriveScenario(Scenario):
     # --- assets ----------------------------------------------------------------------------------------
     def detector_and_data(self, cell: Cell) -> tuple[Any, Any]:
         """The detector and its data set, built once per scenario instance (every step of a cell reads them)."""
-        from harness.detection.datasets import DATASETS
         from harness.detection.detectors import DETECTORS
 
         key = (cell["model_name"], cell["data_set_name"])
         if key not in self._assets:
-            dataset = DATASETS.get(key[1])(self.context.data_dir)
+            dataset = self.context.detection_set(key[1])
             # a data set with class ids of its own (SFU-HW-Objects) gets the detector reporting them
             self._assets[key] = (dataset.fit_detector(DETECTORS.get(key[0])(self.context.data_dir)), dataset)
         return self._assets[key]

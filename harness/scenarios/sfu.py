@@ -17,8 +17,8 @@ the frames decoded one at a time from the sequence's HEVC stream. Per cell, besi
 * predictions one text file per frame in the seed's format, named by frame number.
 
 ``--frames START:STOP`` and ``--frame-stride N`` run a part of every sequence; the cells then carry the selection
-in a ``frames`` axis, so they never meet the whole sequence's references, and two runs of different parts are
-two sets of cells.
+in a ``frames`` axis (RunContext.frames_axis, as every cell on a video sequence does), so they never meet the
+whole sequence's references, and two runs of different parts are two sets of cells.
 """
 from __future__ import annotations
 
@@ -29,22 +29,10 @@ from harness.scenarios.base import ANCHOR, Cell, CellOutcome
 from harness.scenarios.retinanet import SeedSplits
 from harness.scenarios.ssd import SsdScenario
 
-FRAMES_AXIS = "frames"
-
 
 @SCENARIOS.register("sfu")
 class SfuScenario(SeedSplits, SsdScenario):
     description = "split inference on SFU-HW-Objects video sequences (embedded generated sequences by default)"
-
-    def cells(self) -> list[Cell]:
-        selection = self.context.frame_selection
-        if selection is None:
-            return super().cells()
-        return [Cell(cell.scenario, cell.axes[:2] + ((FRAMES_AXIS, selection),) + cell.axes[2:], cell.marks)
-                for cell in super().cells()]
-
-    def make_dataset(self, factory: Any) -> Any:
-        return factory(self.context.data_dir, frames=self.context.frames, stride=self.context.frame_stride)
 
     def frame_columns(self, cell: Cell, columns: dict[str, Any], metrics: dict[str, Any]) -> None:
         from harness.detection.pipeline import per_class_columns

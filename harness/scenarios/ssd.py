@@ -120,7 +120,8 @@ class SsdScenario(SsdShards, Scenario):  # SsdShards: the hooks that let --execu
         for entry in self.matrix["detectors"]:
             splits, coders = self.sweeps[(entry["detector"], entry["dataset"])]
             for device in self.context.devices:
-                head = (("model_name", entry["detector"]), ("data_set_name", entry["dataset"]), ("device", device))
+                head = (("model_name", entry["detector"]), ("data_set_name", entry["dataset"]),
+                        *self.context.frames_axis(entry["dataset"]), ("device", device))
                 cells.append(Cell(self.name, head + (("coder_name", ANCHOR),)))
                 slow = self.slow_splits[(entry["detector"], entry["dataset"])]
                 extra = self.coders_at[(entry["detector"], entry["dataset"])]
@@ -132,24 +133,19 @@ class SsdScenario(SsdShards, Scenario):  # SsdShards: the hooks that let --execu
     # --- assets and the pipeline ---------------------------------------------------------------------
     def pipeline(self, detector_name: str, dataset_name: str, device: str) -> Any:
         """The split-inference pipeline of a detector on a dataset (raises AssetMissing naming the file)."""
-        from harness.detection.datasets import DATASETS
         from harness.detection.detectors import DETECTORS
         from harness.detection.pipeline import SplitDetectionPipeline
 
         key = (detector_name, dataset_name, device)
         if key not in self._pipelines:
             detector = DETECTORS.get(detector_name)(self.context.data_dir)
-            dataset = self.make_dataset(DATASETS.get(dataset_name))
+            dataset = self.context.detection_set(dataset_name)
             detector = dataset.fit_detector(detector)  # a data set with class ids of its own (SFU-HW-Objects)
             labels, _ = self.sweeps[(detector_name, dataset_name)]
             indices = self.split_indices(detector, labels)
             self._pipelines[key] = SplitDetectionPipeline(detector, dataset, sorted(set(indices.values())), device)
             self._split_of_label[key] = indices
         return self._pipelines[key]
-
-    def make_dataset(self, factory: Any) -> Any:
-        """The data set of a matrix entry from its catalogue factory."""
-        return factory(self.context.data_dir)
 
     def missing_reason(self, cell: Cell) -> str | None:
         from harness.detection.detectors import AssetMissing

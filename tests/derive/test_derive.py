@@ -391,3 +391,28 @@ def test_size_task_on_a_built_model(tmp_path) -> None:
     with pytest.raises(ValueError, match="not available for its task"):
         DeriveScenario({**matrix, "models": {"tiny_size_test": {**matrix["models"]["tiny_size_test"], "methods": [
             {"method": "qdq-static", "level": 16}]}}}, RunContext(results_dir=tmp_path))
+
+
+def test_a_frame_selection_cuts_the_video_cells_and_names_them(tmp_path) -> None:
+    """``--frames 0:4 --frame-stride 2``: the cells on video sequences run frames 0 and 2 and carry the
+    selection as an axis (never meeting the whole sequence's references); still-image and ASR cells are the
+    whole run's, with their ids unchanged."""
+    from harness.matrix import scenario_matrix
+    from harness.scenarios import SCENARIOS
+    from harness.scenarios.base import RunContext
+
+    scenario_class = SCENARIOS.get("derive")
+    matrix = scenario_matrix(scenario_class)
+    whole = {cell.id for cell in scenario_class(matrix, RunContext(results_dir=tmp_path)).cells()}
+    part = scenario_class(matrix, RunContext(results_dir=tmp_path, frames=(0, 4), frame_stride=2))
+    cells = part.cells()
+    video = [cell for cell in cells if cell["data_set_name"].startswith("sfu-")]
+    assert video and all(cell["frames"] == "0:4:2" for cell in video)
+    still = [cell for cell in cells if not cell["data_set_name"].startswith("sfu-")]
+    assert still and all(cell.get("frames") is None for cell in still)
+    assert {cell.id for cell in still} <= whole and not {cell.id for cell in video} & whole
+
+    plaza = next(cell for cell in video if cell["data_set_name"] == "sfu-G-ShapesPlaza" and cell["method"] == "fp32")
+    _, dataset = part.detector_and_data(plaza)
+    assert dataset.image_ids() == [1, 3]  # frames 0 and 2 (image id = frame number + 1)
+    assert part.run_cell(plaza).columns["images"] == 2
