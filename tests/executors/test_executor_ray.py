@@ -3,6 +3,7 @@ one part-1 pass per unit, resume after an interruption, a lost node, failing cel
 from __future__ import annotations
 
 import pytest
+from planned import planned_outcomes
 from toy_scenario import ANCHOR, ToyScenario, markers, toy_matrix
 
 from harness.executors import LocalExecutor, Progress, ShardFailed, ShardStore
@@ -12,12 +13,7 @@ from harness.executors.ray_executor import RayExecutor
 
 
 def run_all(executor, scenario):
-    cells = scenario.cells()
-    executor.plan(scenario, cells)
-    try:
-        return {cell.id: executor.outcome(scenario, cell) for cell in cells}
-    finally:
-        executor.close()
+    return planned_outcomes(executor, scenario, scenario.cells())
 
 
 def as_plain(outcomes):
@@ -137,11 +133,7 @@ def test_the_anchor_is_computed_when_only_split_cells_are_selected(ray_cluster, 
     scenario = ToyScenario(toy_matrix())
     executor = RayExecutor(shard_size=4, store=ShardStore(tmp_path / "store"))
     selected = [cell for cell in scenario.cells() if cell["coder_name"] != ANCHOR][:2]  # as with -k
-    executor.plan(scenario, selected)
-    try:
-        got = {cell.id: executor.outcome(scenario, cell) for cell in selected}
-    finally:
-        executor.close()
+    got = planned_outcomes(executor, scenario, selected)
     assert as_plain(got) == {cell.id: local_outcomes[cell.id] for cell in selected}
 
 

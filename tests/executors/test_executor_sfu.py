@@ -4,6 +4,7 @@ prediction files, byte for byte; a second plan finds every shard in the store (r
 from __future__ import annotations
 
 import pytest
+from planned import planned_outcomes, untimed
 
 from harness.executors import LocalExecutor, ShardStore
 from harness.executors.ray_executor import RayExecutor
@@ -22,9 +23,6 @@ def small_matrix() -> dict:
             "splits": ["fpn"], "coders": CODERS}
 
 
-def untimed(outcome) -> tuple[dict, dict]:
-    return outcome.metrics, {k: v for k, v in outcome.columns.items() if not k.endswith(("_time", "_time_per_frame"))}
-
 
 def test_sfu_frames_ray_equals_local_and_resumes(ray_cluster, tmp_path):
     scenario = SCENARIOS.get("sfu")
@@ -37,11 +35,7 @@ def test_sfu_frames_ray_equals_local_and_resumes(ray_cluster, tmp_path):
     store = ShardStore(tmp_path / "store")
     remote = scenario(small_matrix(), RunContext(results_dir=tmp_path / "ray", frames=FRAMES))
     executor = RayExecutor(shard_size=5, store=store)
-    executor.plan(remote, cells)
-    try:
-        got = {cell.id: untimed(executor.outcome(remote, cell)) for cell in cells}
-    finally:
-        executor.close()
+    got = planned_outcomes(executor, remote, cells, untimed)
     assert got == expected
     assert executor.summary()["shards_computed"] == 3  # frames 6-10, 11-15, 16-17
     names = sorted(p.name for p in (tmp_path / "local").rglob("*.txt"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from planned import planned_outcomes, untimed
 
 from harness.executors import LocalExecutor, ShardStore
 from harness.executors.ray_executor import RayExecutor
@@ -39,9 +40,6 @@ def small_matrix() -> dict:
     return {**matrix, "detectors": [first], "splits": [30, 90], "coders": CODERS}
 
 
-def untimed(outcome) -> tuple[dict, dict]:
-    return outcome.metrics, {k: v for k, v in outcome.columns.items() if not k.endswith("_time")}
-
 
 def test_ssd_subset_ray_equals_local(ray_cluster, tmp_path):
     cls = FewImagesSsd
@@ -55,11 +53,7 @@ def test_ssd_subset_ray_equals_local(ray_cluster, tmp_path):
 
     remote = cls(small_matrix(), RunContext(results_dir=tmp_path / "ray"))
     executor = RayExecutor(shard_size=5, store=ShardStore(tmp_path / "store"))
-    executor.plan(remote, cells)
-    try:
-        got = {cell.id: untimed(executor.outcome(remote, cell)) for cell in cells}
-    finally:
-        executor.close()
+    got = planned_outcomes(executor, remote, cells, untimed)
     assert got == expected
     assert executor.summary()["shards_computed"] == 3  # one task per shard for all 7 cells: part 1 once per image
     lossy = [cell_id for cell_id, (metrics, columns) in got.items() if columns.get("feature_nmse", 0) > 0]
