@@ -22,7 +22,7 @@ its own platform has references of its own and ``--reference-device`` does not a
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import pytest
 
@@ -98,6 +98,17 @@ def perf_fraction_column(scenario: Scenario, columns: dict[str, Any]) -> dict[st
     return {} if fraction is None else {"perf_fraction_of_anchor": fraction}
 
 
+def identity_columns(cell: Cell, columns: Mapping[str, Any]) -> dict[str, Any]:
+    """The cell's identity columns of its results row; ValueError when an outcome column of the same name holds
+    another value (it would overwrite the identity that comparisons and reports match cells by)."""
+    identity = cell.identity_row()
+    clashes = sorted(k for k, v in columns.items() if k in identity and v != identity[k])
+    if clashes:
+        raise ValueError(f"scenario {cell.scenario!r}: cell {cell.id}: outcome columns {clashes} would overwrite "
+                         "the cell's axes of that name; give the columns other names")
+    return identity
+
+
 def run_and_gate(request: pytest.FixtureRequest, cell: Cell,
                  check_reference: Callable[..., None]) -> None:
     """Run one cell of a scenario's matrix, check it and gate it against its reference; write its row."""
@@ -109,7 +120,8 @@ def run_and_gate(request: pytest.FixtureRequest, cell: Cell,
     keys, gate, reference_platform = reference_for(scenario, cell, request.config.getoption("--reference-device"),
                                                    references_path(request.config),
                                                    update=request.config.getoption("--update-references"))
-    row = {"test_id": request.node.nodeid, **cell.identity_row(), "cell_id": cell.id, **outcome.columns,
+    identity = identity_columns(cell, outcome.columns)
+    row = {"test_id": request.node.nodeid, **identity, "cell_id": cell.id, **outcome.columns,
            "platform": platform_label(cell["device"]) if cell.get("device") else "any",
            "reference_platform": reference_platform, "gate": gate.describe(),
            "sizes_follow_inference": scenario.sizes_follow_inference(cell),

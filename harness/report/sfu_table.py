@@ -38,9 +38,15 @@ def _sequence(row: dict[str, Any]) -> str:
     return str(row.get("data_set_name", "")).removeprefix("sfu-")
 
 
-def _class_table(members: list[dict[str, Any]], label: Any, count: str, model: str, device: str,
+def _frame_count(row: dict[str, Any]) -> Any:
+    """Frames scored: ``frame_count``; a row written before it had ``frames`` alone (a run of whole sequences)."""
+    return row.get("frame_count", row.get("frames"))
+
+
+def _class_table(members: list[dict[str, Any]], label: Any, count: tuple[str, Any], model: str, device: str,
                  caption: str) -> list[str]:
-    """One table per style: a row per member (``label(row)`` first, then ``count``), a column per class seen."""
+    """One table per style: a row per member (``label(row)`` first, then the ``count`` (header, value of a row)),
+    a column per class seen."""
     tables = []
     for column, style, overall in STYLES:
         parsed = [(r, parse_per_class(r.get(column))) for r in members]
@@ -50,11 +56,11 @@ def _class_table(members: list[dict[str, Any]], label: Any, count: str, model: s
             continue
         heads = [head for head, _ in label]
         body = ["<tr>" + "".join(f"<td{TEXT}>{esc(value(r))}</td>" for _, value in label)
-                + f"<td>{esc(fmt(r.get(count)))}</td>"
+                + f"<td>{esc(fmt(count[1](r)))}</td>"
                 + "".join(f"<td>{esc(fmt(values.get(name)))}</td>" for name in classes)
                 + f"<td>{esc(fmt(r.get(overall)))}</td></tr>"
                 for r, values in parsed]
-        tables.append(table([*heads, count, *classes, "all classes"], body,
+        tables.append(table([*heads, count[0], *classes, "all classes"], body,
                             f' data-style="{esc(style)}" data-model="{esc(model)}"',
                             caption=esc(f"{model} ({device}): {caption}, {style} style, percent")))
     return tables
@@ -72,7 +78,8 @@ def per_class_tables(rows: list[dict[str, Any]]) -> list[str]:
     tables = []
     for (model, device), members in _groups(anchors).items():
         members.sort(key=_sequence)
-        tables += _class_table(members, [("sequence", _sequence)], "frames", model, device, "AP per class")
+        tables += _class_table(members, [("sequence", _sequence)], ("frames", _frame_count), model, device,
+                                "AP per class")
     return tables
 
 
@@ -91,8 +98,9 @@ def derived_per_class_tables(rows: list[dict[str, Any]]) -> list[str]:
     tables = []
     for (model, device), members in _groups(derived).items():
         members.sort(key=lambda r: (_sequence(r), r.get("method") != "fp32", _method(r)))
-        tables += _class_table(members, [("sequence", _sequence), ("model", _method)], "images", model, device,
-                               "AP per class, original against derived")
+        tables += _class_table(members, [("sequence", _sequence), ("model", _method)],
+                                ("images", lambda row: row.get("images")), model, device,
+                                "AP per class, original against derived")
     return tables
 
 

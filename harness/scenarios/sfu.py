@@ -13,7 +13,8 @@ the frames decoded one at a time from the sequence's HEVC stream. Per cell, besi
   model's outputs; a graph with its post-processing outside (SSD) has fixed-size outputs before any NMS; a
   graph with its NMS inside (RetinaNet) outputs the detections sorted by score, and lists of different length
   are compared with the shorter zero-padded (harness.split.verify.padded_squared_error);
-* ``frames`` and the per-frame cost of each stage (``*_time_per_frame``);
+* ``frame_count``, the frames scored (also as ``frames`` in a run of whole sequences, where that is no axis),
+  and the per-frame cost of each stage (``*_time_per_frame``);
 * predictions one text file per frame in the seed's format, named by frame number.
 
 ``--frames START:STOP`` and ``--frame-stride N`` run a part of every sequence; the cells then carry the selection
@@ -25,7 +26,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness.scenarios import SCENARIOS
-from harness.scenarios.base import ANCHOR, Cell, CellOutcome
+from harness.scenarios.base import ANCHOR, FRAMES_AXIS, Cell, CellOutcome
 from harness.scenarios.retinanet import SeedSplits
 from harness.scenarios.ssd import SsdScenario
 
@@ -39,7 +40,9 @@ class SfuScenario(SeedSplits, SsdScenario):
 
         pipeline = self.pipeline(cell["model_name"], cell["data_set_name"], cell["device"])
         frames = len(pipeline.dataset.image_ids())
-        columns.update(frames=frames, **per_class_columns(metrics, pipeline.dataset.ground_truth))
+        columns.update(frame_count=frames, **per_class_columns(metrics, pipeline.dataset.ground_truth))
+        if cell.get(FRAMES_AXIS) is None:  # a run of whole sequences: ``frames`` is no axis, the count keeps it
+            columns["frames"] = frames
         for stage in ("part1_time", "enc_time", "dec_time", "part2_time", "anc_eval_time"):
             if isinstance(columns.get(stage), (int, float)):
                 columns[f"{stage}_per_frame"] = columns[stage] / frames

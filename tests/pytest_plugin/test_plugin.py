@@ -134,3 +134,14 @@ def test_a_matrix_key_the_scenario_does_not_read_is_an_error(suite: pytest.Pytes
     result = suite.runpytest_subprocess("-m", "toy")
     assert result.ret != 0
     result.stdout.fnmatch_lines(["*toy.yaml: key(s) coder are not read by scenario 'toy'*"])
+
+
+def test_an_outcome_column_may_not_overwrite_the_cells_identity():
+    from harness.pytest_plugin.cells import identity_columns
+    from harness.scenarios.base import Cell
+
+    cell = Cell("sfu", (("model_name", "m"), ("frames", "0:6:3")))
+    assert identity_columns(cell, {"frames": "0:6:3", "frame_count": 2}) == {
+        "scenario_name": "sfu", "model_name": "m", "frames": "0:6:3"}
+    with pytest.raises(ValueError, match=r"outcome columns \['frames'\] would overwrite the cell's axes"):
+        identity_columns(cell, {"frames": 2})

@@ -72,14 +72,17 @@ def test_sfu_anchor_rows_become_the_per_sequence_per_class_table():
                 "data_set_name": f"sfu-{sequence}", "frames": 60, "per_class_calc_map": calc,
                 "per_class_coco_AP": coco, "rec_perf": overall, "map_coco_AP": overall / 2}
 
-    rows = [anchor("G-B", "person=50.00;car=20.00", "person=40.00;car=10.00", 35.0),
+    # G-B from a run of frames 0:20: the selection is its ``frames`` axis, the count its ``frame_count``; G-A
+    # from a results file older than ``frame_count``
+    rows = [{**anchor("G-B", "person=50.00;car=20.00", "person=40.00;car=10.00", 35.0), "frames": "0:20:1",
+             "frame_count": 20},
             anchor("G-A", "car=70.00", "car=60.00", 70.0),
             {**anchor("G-A", "car=1", "car=1", 1.0), "coder_name": "fp16"}]  # not an anchor: not in the table
     calc, coco = (parse(t).tables[0] for t in per_class_tables(rows))
     assert calc.headers == ["sequence", "frames", "person", "car", "all classes"]
     assert [[c["text"] for c in r["cells"]] for r in calc.rows] == [
-        ["G-A", "60", "", "70", "70"], ["G-B", "60", "50", "20", "35"]]
-    assert [[c["text"] for c in r["cells"]] for r in coco.rows][1] == ["G-B", "60", "40", "10", "17.5"]
+        ["G-A", "60", "", "70", "70"], ["G-B", "20", "50", "20", "35"]]
+    assert [[c["text"] for c in r["cells"]] for r in coco.rows][1] == ["G-B", "20", "40", "10", "17.5"]
 
 
 def test_derive_rows_on_sequences_become_the_original_against_derived_table():
