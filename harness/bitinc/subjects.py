@@ -105,14 +105,14 @@ def _with_initializers(model, state: Mapping[str, np.ndarray]) -> bytes:
 
 def detection_calc_map(model_bytes: bytes, detector, dataset, device: str = "cpu") -> tuple[float, float]:
     """calc_map (percent) of an in-memory ONNX detector over ``dataset``, and the seconds it took."""
-    from harness.detection.inference import detect_images
+    from harness.detection.inference import detect_images, runner_of
     from harness.metrics import score
     from harness.metrics.coco_data import parse_detections
     from harness.runtime import make_session
 
     start = time.perf_counter()
     session = make_session(model_bytes, device=device, optimization="extended")
-    rows = [row for image in detect_images(detector, dataset, run=lambda feed: session.run(None, feed))
+    rows = [row for image in detect_images(detector, dataset, run=runner_of(session))
             for row in image.rows]
     truth = dataset.ground_truth
     value = score("calc_map", truth, parse_detections(rows, truth, "bit-incremental detections"))["mAP"]

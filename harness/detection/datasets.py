@@ -243,10 +243,14 @@ def _generated_sequence(key: str, data_dir: Path | None = None, frames: Any = No
     return sfu_sequence(generated_root(), sequence_table()["generated"][key], "generated", frames, stride)
 
 
+#: the catalogue's data sets that are video sequences (their factories take ``frames`` and ``stride``)
+VIDEO_SEQUENCES: set[str] = set()
+
+
 def is_video_sequence(name: str) -> bool:
     """Whether catalogue data set ``name`` is a video sequence, whose frames a run may select (``frames``,
     ``stride``); False for a name the catalogue does not hold (a task that reads no data set)."""
-    return name in DATASETS and getattr(DATASETS.get(name), "func", None) in (_real_sequence, _generated_sequence)
+    return name in VIDEO_SEQUENCES
 
 
 def open_detection_set(name: str, data_dir: Path | None, frames: tuple[int | None, int | None] | None = None,
@@ -264,8 +268,10 @@ def _register_sfu() -> None:
 
     table = sequence_table()
     for key in table["sequences"]:
+        VIDEO_SEQUENCES.add(f"sfu-{key}")
         DATASETS.register(f"sfu-{key}")(partial(_real_sequence, key))
     for key in table["generated"]:
+        VIDEO_SEQUENCES.add(f"sfu-{key}")
         DATASETS.register(f"sfu-{key}")(partial(_generated_sequence, key))
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -37,7 +37,11 @@ class ImageDetections:
 
 def session_runner(onnx_path: Path, device: str = "cpu", optimization: str = "all") -> Runner:
     """A runner over one onnxruntime session of the whole model."""
-    session = make_session(str(onnx_path), device=device, optimization=optimization)
+    return runner_of(make_session(str(onnx_path), device=device, optimization=optimization))
+
+
+def runner_of(session: Any) -> Runner:
+    """A runner over a session the caller keeps (to time it too, or to run it again)."""
     return lambda feed: session.run(None, feed)
 
 

@@ -260,13 +260,13 @@ class DeriveScenario(Scenario):
     def evaluate(self, cell: Cell, path: Path) -> tuple[dict[str, Any], float]:
         """(scores of the model on the data set, median latency in ms on the first image's feed)."""
         from harness.derive.device_part1 import median_ms
-        from harness.detection.inference import detect_images
+        from harness.detection.inference import detect_images, runner_of
         from harness.detection.pipeline import score_rows
         from harness.runtime import make_session
 
         detector, dataset = self.detector_and_data(cell)
         session = make_session(str(path), device=cell["device"])  # one session: the scores and the latency
-        rows = [row for result in detect_images(detector, dataset, run=lambda f: session.run(None, f))
+        rows = [row for result in detect_images(detector, dataset, run=runner_of(session))
                 for row in result.rows]
         feed = detector.preprocess(dataset.read_image(dataset.image_ids()[0]))
         return score_rows(dataset.ground_truth, rows), median_ms(session, feed, int(self.matrix["latency_repeat"]))
